@@ -1,0 +1,4 @@
+from rlx.train import main
+import sys
+
+sys.exit(main())

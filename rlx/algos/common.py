@@ -1,0 +1,133 @@
+"""Pieces every algorithm shares: the Algo contract, traced hyperparameters, optimisers, env building.
+
+The contract (DESIGN.md): ``init(key) -> state`` for one seed, ``update(state) -> (state, metrics)``
+for one iteration, and ``train(key) = scan(update, init(key))``. Hyperparameters that do not change
+shapes live in ``state.hparams`` as float32 arrays, so ``vmap`` over states is also a sweep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from rlx import envs
+from rlx.config import ConfigError, RunConfig
+
+
+class Algo(NamedTuple):
+    init: Callable[..., Any]  # (key, hparams=None) -> state
+    update: Callable[[Any], tuple[Any, dict]]  # state -> (state, metrics of scalars)
+    frames_per_update: int  # env steps of one seed per update
+    num_updates: int
+    grad_steps_per_update: int
+    env: Any
+    act: Callable[..., Any] | None = None  # (params, obs, key, deterministic) -> env action
+
+
+def num_updates_for(max_frame: int, frames_per_update: int) -> int:
+    return max(1, math.ceil(max_frame / frames_per_update))
+
+
+def default_hparams(config, names) -> dict:
+    """The traced hyperparameters of an algorithm config, as float32 scalars."""
+    return {n: jnp.asarray(getattr(config, n), jnp.float32) for n in names}
+
+
+def make_optimizer(
+    name: str,
+    lr,
+    max_grad_norm,
+    *,
+    schedule: str = "constant",
+    total_steps: int = 1,
+    eps: float = 1e-5,
+    weight_decay=0.0,
+    rmsprop_decay: float = 0.99,
+) -> optax.GradientTransformation:
+    """Global-norm gradient clipping, then the optimiser, then a (possibly traced) learning rate.
+
+    Built inside traced code with ``lr`` and ``max_grad_norm`` as arrays: the optimiser state's
+    structure depends only on the static choices, so init and update agree.
+    """
+    if schedule == "linear":
+        # linear decay to zero over the run (PPO's "anneal_lr", Schulman et al. 2017)
+        def lr_fn(count):
+            return lr * jnp.maximum(1.0 - count.astype(jnp.float32) / total_steps, 0.0)
+    else:
+
+        def lr_fn(count):
+            return lr * jnp.ones((), jnp.float32)
+
+    if name == "adam":
+        base = optax.scale_by_adam(eps=eps)
+    elif name == "adamw":
+        base = optax.chain(optax.scale_by_adam(eps=eps), optax.add_decayed_weights(weight_decay))
+    elif name == "rmsprop":
+        base = optax.scale_by_rms(decay=rmsprop_decay, eps=eps)
+    elif name == "sgd":
+        base = optax.identity()
+    else:
+        raise ConfigError(f"algo.optimizer: unknown {name!r}; allowed: adam, adamw, rmsprop, sgd")
+    return optax.chain(
+        optax.clip_by_global_norm(max_grad_norm), base, optax.scale_by_learning_rate(lr_fn)
+    )
+
+
+def current_lr(opt_state, lr, schedule, total_steps):
+    """The learning rate the next step will use (for logging)."""
+    counts = [s.count for s in jax.tree.leaves(opt_state, is_leaf=lambda x: hasattr(x, "count"))
+              if isinstance(s, optax.ScaleByScheduleState)]
+    if schedule != "linear" or not counts:
+        return lr
+    return lr * jnp.maximum(1.0 - counts[-1].astype(jnp.float32) / total_steps, 0.0)
+
+
+def build_env(config: RunConfig, gamma: float = 0.99, num_envs: int | None = None):
+    w = config.wrappers
+    try:
+        return envs.make(
+            config.env,
+            num_envs or config.num_envs,
+            normalize_obs=w.normalize_obs,
+            normalize_reward=w.normalize_reward,
+            gamma=gamma,
+            clip_obs=w.clip_obs,
+            clip_reward=w.clip_reward,
+            **config.env_kwargs,
+        )
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def resolve_dist(kind: str, action_space) -> str:
+    if kind == "auto":
+        return "categorical" if isinstance(action_space, envs.Discrete) else "normal"
+    if (kind == "categorical") != isinstance(action_space, envs.Discrete):
+        raise ConfigError(f"algo.dist: {kind!r} does not fit the action space {action_space}")
+    return kind
+
+
+def action_dim(action_space) -> int:
+    if isinstance(action_space, envs.Discrete):
+        return action_space.n
+    return int(math.prod(action_space.shape))
+
+
+def make_train(make_algo: Callable[[RunConfig], Algo], config: RunConfig):
+    """``train(key) -> (final_state, metrics per update)``: the whole run as one program."""
+    algo = make_algo(config)
+
+    def train(key, hparams=None):
+        state = algo.init(key, hparams)
+        return jax.lax.scan(lambda s, _: algo.update(s), state, None, length=algo.num_updates)
+
+    return train
+
+
+def replace(obj, **kw):
+    return dataclasses.replace(obj, **kw)

@@ -1,0 +1,222 @@
+"""Proximal Policy Optimization (Schulman et al. 2017) with GAE, compiled end to end.
+
+``make_train(config)(key)`` runs a whole training run as one XLA program; the runner instead
+calls ``make_algo(config)`` and scans ``update`` in chunks so it can log between them.
+Defaults follow the PPO paper / CleanRL's ``ppo.py``; per-env tuned values live in
+``rlx/configs/bench``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlx.algos import common
+from rlx.algos.returns import gae
+from rlx.algos.rollout import EnvCarry, reset, rollout
+from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
+from rlx.nets import ACTIVATIONS, ActorCritic, make_dist
+
+HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    name: str = "ppo"
+    # shapes and structure (static)
+    num_steps: int = field(128, check=positive, help="rollout length per env (SLM-Lab time_horizon)")
+    num_epochs: int = field(4, check=positive)
+    num_minibatches: int = field(4, check=positive)
+    hidden: tuple[int, ...] = (64, 64)
+    critic_hidden: tuple[int, ...] | None = None
+    activation: str = field("tanh", check=choice(*ACTIVATIONS))
+    shared: bool = False
+    dist: str = field("auto", check=choice("auto", "categorical", "normal", "tanh_normal"))
+    init_log_std: float = 0.0
+    min_std: float = field(1e-3, check=non_negative)
+    optimizer: str = field("adam", check=choice("adam", "adamw", "rmsprop"))
+    adam_eps: float = field(1e-5, check=positive)
+    lr_schedule: str = field("linear", check=choice("constant", "linear"))
+    normalize_advantages: bool = True
+    clip_value: bool = False
+    # traced hyperparameters (sweepable)
+    lr: float = field(2.5e-4, check=positive)
+    gamma: float = field(0.99, check=unit_interval)
+    gae_lambda: float = field(0.95, check=unit_interval)
+    clip_eps: float = field(0.2, check=positive)
+    vf_coef: float = field(0.5, check=non_negative)
+    ent_coef: float = field(0.01, check=non_negative)
+    max_grad_norm: float = field(0.5, check=positive)
+
+    def validate(self):
+        for h in self.hidden:
+            if h <= 0:
+                return f"hidden: layer sizes must be > 0, got {list(self.hidden)}"
+        return None
+
+
+@struct.dataclass
+class TrainState:
+    params: Any
+    opt_state: Any
+    carry: EnvCarry
+    key: jax.Array
+    hparams: dict
+    update_count: jax.Array
+
+
+def _network(cfg: Config, env):
+    dist = common.resolve_dist(cfg.dist, env.action_space)
+    net = ActorCritic(
+        action_dim=common.action_dim(env.action_space),
+        dist=dist,
+        hidden=cfg.hidden,
+        critic_hidden=cfg.critic_hidden,
+        activation=cfg.activation,
+        shared=cfg.shared,
+        init_log_std=cfg.init_log_std,
+    )
+    return net, dist
+
+
+def ppo_loss(params, apply, dist_kind, min_std, batch, hp, clip_value, key):
+    """Clipped surrogate + value loss - entropy bonus; returns ``(loss, aux metrics)``."""
+    head, log_std, value = apply(params, batch["obs"])
+    dist = make_dist(dist_kind, head, log_std, min_std)
+    log_prob = dist.log_prob(batch["action"])
+    log_ratio = log_prob - batch["log_prob"]
+    ratio = jnp.exp(log_ratio)
+    adv = batch["advantage"]
+    pg_loss = -jnp.minimum(
+        ratio * adv, jnp.clip(ratio, 1.0 - hp["clip_eps"], 1.0 + hp["clip_eps"]) * adv
+    ).mean()
+    v_err = (value - batch["target"]) ** 2
+    if clip_value:
+        # PPO2's value clipping (baselines ppo2; Engstrom et al. 2020 discuss its effect)
+        v_clipped = batch["value"] + jnp.clip(value - batch["value"], -hp["clip_eps"], hp["clip_eps"])
+        v_err = jnp.maximum(v_err, (v_clipped - batch["target"]) ** 2)
+    v_loss = 0.5 * v_err.mean()
+    entropy = dist.entropy(key).mean()
+    loss = pg_loss + hp["vf_coef"] * v_loss - hp["ent_coef"] * entropy
+    aux = {
+        "loss": loss,
+        "policy_loss": pg_loss,
+        "value_loss": v_loss,
+        "entropy": entropy,
+        # low-variance KL estimator (Schulman, "Approximating KL divergence", 2020)
+        "approx_kl": ((ratio - 1.0) - log_ratio).mean(),
+        "clip_frac": (jnp.abs(ratio - 1.0) > hp["clip_eps"]).astype(jnp.float32).mean(),
+    }
+    return loss, aux
+
+
+def make_algo(config: RunConfig, env=None) -> common.Algo:
+    cfg: Config = config.algo
+    env = env or common.build_env(config, gamma=cfg.gamma)
+    net, dist_kind = _network(cfg, env)
+    num_envs = env.num_envs
+    batch_size = cfg.num_steps * num_envs
+    if batch_size % cfg.num_minibatches:
+        raise ConfigError(
+            f"algo.num_minibatches: must divide num_steps x num_envs = {batch_size}, got {cfg.num_minibatches}"
+        )
+    minibatch_size = batch_size // cfg.num_minibatches
+    num_updates = common.num_updates_for(config.max_frame, batch_size)
+    grad_steps = cfg.num_epochs * cfg.num_minibatches
+    total_grad_steps = num_updates * grad_steps
+
+    def optimizer(hp):
+        return common.make_optimizer(
+            cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
+            total_steps=total_grad_steps, eps=cfg.adam_eps,
+        )
+
+    def init(key, hparams=None) -> TrainState:
+        hp = common.default_hparams(cfg, HPARAMS) if hparams is None else hparams
+        key, k_net, k_env = jax.random.split(key, 3)
+        carry = reset(env, k_env)
+        params = net.init(k_net, carry.obs)
+        opt_state = optimizer(hp).init(params)
+        return TrainState(params, opt_state, carry, key, hp, jnp.zeros((), jnp.int32))
+
+    def act_fn(params, obs, key, deterministic=False):
+        head, log_std, value = net.apply(params, obs)
+        dist = make_dist(dist_kind, head, log_std, cfg.min_std)
+        return dist, value
+
+    def update(state: TrainState):
+        hp = state.hparams
+        key, k_roll, k_train = jax.random.split(state.key, 3)
+
+        def act(obs, k):
+            dist, value = act_fn(state.params, obs, k)
+            action = dist.sample(k)
+            return action, dist.to_env(action), {"log_prob": dist.log_prob(action), "value": value}
+
+        carry, traj = rollout(env, act, state.carry, k_roll, cfg.num_steps)
+        _, _, next_values = net.apply(state.params, traj.next_obs)
+        advantages, targets = gae(
+            traj.reward, traj.extras["value"], next_values, traj.terminated, traj.truncated,
+            hp["gamma"], hp["gae_lambda"],
+        )
+        batch = {
+            "obs": traj.obs,
+            "action": traj.action,
+            "log_prob": traj.extras["log_prob"],
+            "value": traj.extras["value"],
+            "advantage": advantages,
+            "target": targets,
+        }
+        batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)
+        tx = optimizer(hp)
+
+        def minibatch_step(carry, mb):
+            params, opt_state, key = carry
+            key, k_ent = jax.random.split(key)
+            if cfg.normalize_advantages:
+                adv = mb["advantage"]
+                mb = {**mb, "advantage": (adv - adv.mean()) / (adv.std() + 1e-8)}
+            grads, aux = jax.grad(ppo_loss, has_aux=True)(
+                params, net.apply, dist_kind, cfg.min_std, mb, hp, cfg.clip_value, k_ent
+            )
+            updates, opt_state = tx.update(grads, opt_state, params)
+            params = optax.apply_updates(params, updates)
+            aux["grad_norm"] = optax.global_norm(grads)
+            return (params, opt_state, key), aux
+
+        def epoch(carry, key):
+            k_perm, k_mb = jax.random.split(key)
+            perm = jax.random.permutation(k_perm, batch_size)
+            shuffled = jax.tree.map(
+                lambda x: x[perm].reshape((cfg.num_minibatches, minibatch_size) + x.shape[1:]), batch
+            )
+            params, opt_state = carry
+            (params, opt_state, _), aux = jax.lax.scan(minibatch_step, (params, opt_state, k_mb), shuffled)
+            return (params, opt_state), aux
+
+        (params, opt_state), aux = jax.lax.scan(
+            epoch, (state.params, state.opt_state), jax.random.split(k_train, cfg.num_epochs)
+        )
+        metrics = jax.tree.map(jnp.mean, aux)
+        metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
+        metrics.update(common.envs.episode_metrics(env, carry.env_state))
+        new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1)
+        return new_state, metrics
+
+    def policy(params, obs, key, deterministic=False):
+        dist, _ = act_fn(params, obs, key)
+        raw = dist.mode() if deterministic else dist.sample(key)
+        return dist.to_env(raw)
+
+    return common.Algo(init, update, batch_size,
+                       num_updates, grad_steps, env, policy)
+
+
+def make_train(config: RunConfig):
+    """``train(key, hparams=None) -> (final TrainState, per-update metrics)``; jit and vmap it freely."""
+    return common.make_train(make_algo, config)

@@ -1,0 +1,102 @@
+"""Composes a run config the way the CLI does, for the CLI and for notebooks alike.
+
+Hydra composes the config groups (``algo=``, ``+bench=``); value overrides (``key=value``, Hydra's
+syntax) are applied after the bench's ``tuned.<algo>`` section, so the command line always wins;
+then ``rlx.config`` validates the result. Every failure is a ``ConfigError`` with one line.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import pathlib
+
+from rlx.config import ConfigError, RunConfig, run_config_from_dict
+
+GROUPS = ("algo", "bench")
+DEFAULT_BENCH = "classic/cartpole"
+
+
+def _configs_root() -> pathlib.Path:
+    return pathlib.Path(str(importlib.resources.files("rlx.configs")))
+
+
+def available(group: str) -> list[str]:
+    root = _configs_root() / group
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+def _parse(overrides: list[str]):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        try:
+            parsed.append(parser.parse_override(text))
+        except Exception as err:
+            msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"{text}: cannot parse override ({msg}); use key=value") from None
+    return parsed
+
+
+def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    parsed = _parse(list(overrides))
+    group_overrides, value_overrides = [], []
+    for text, ov in zip(overrides, parsed):
+        key = ov.key_or_group
+        if ov.is_delete():
+            raise ConfigError(f"{key}: deleting keys (~key) is not supported")
+        if key in GROUPS:
+            if key == "bench" and not ov.is_add():
+                text = "+" + text  # `bench=x` and `+bench=x` mean the same here
+            if key == "algo" and ov.is_add():
+                text = text[1:]
+            value = ov.value()
+            if not isinstance(value, str) or value not in available(key):
+                raise ConfigError(f"{key}: unknown {key} {value!r}; allowed: {', '.join(available(key))}")
+            group_overrides.append(text)
+        elif ov.is_sweep_override():
+            raise ConfigError(f"{key}: sweeps (a,b,c) are not supported here; give one value")
+        else:
+            value_overrides.append((key, ov.value()))
+    if not any(o.lstrip("+").startswith("bench=") for o in group_overrides) and not any(
+        k == "env" for k, _ in value_overrides
+    ):
+        group_overrides.append(f"+bench={DEFAULT_BENCH}")  # bare `python -m rlx.train`: PPO on CartPole
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module="rlx.configs", version_base="1.3"):
+            cfg = compose(config_name="config", overrides=group_overrides)
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"config: {first}") from None
+    finally:
+        GlobalHydra.instance().clear()
+    OmegaConf.set_struct(cfg, False)
+    algo_name = cfg.algo.get("name") if isinstance(cfg.get("algo"), dict) or cfg.get("algo") is not None else None
+    tuned = cfg.get("tuned") or {}
+    if algo_name in tuned:
+        cfg = OmegaConf.merge(cfg, tuned[algo_name])
+    for key, value in value_overrides:
+        OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+    data = OmegaConf.to_container(cfg, resolve=True)
+    data.pop("tuned", None)
+    bench = next((o.split("=", 1)[1] for o in group_overrides if o.lstrip("+").startswith("bench=")), None)
+    if data.get("bench") is None:
+        data["bench"] = bench
+    return data
+
+
+def load(*overrides: str, bench: str | None = None, algo: str | None = None) -> RunConfig:
+    """``load(bench="classic/cartpole", algo="ppo")`` or ``load("+bench=classic/acrobot", "algo.lr=1e-3")``."""
+    ovs = list(overrides)
+    if bench:
+        ovs.insert(0, f"+bench={bench}")
+    if algo:
+        ovs.insert(0, f"algo={algo}")
+    return run_config_from_dict(compose_dict(ovs))

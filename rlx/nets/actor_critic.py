@@ -1,0 +1,63 @@
+"""Actor-critic and Q networks over an MLP torso.
+
+The policy head is initialised with a small gain (0.01) so the initial policy is near uniform /
+near zero-mean, the value head with gain 1 (Andrychowicz et al. 2021, "What Matters in On-Policy RL").
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from rlx.nets.mlp import MLP, dense
+
+
+def action_head_size(dist: str, action_dim: int) -> int:
+    return 2 * action_dim if dist == "tanh_normal" else action_dim
+
+
+class ActorCritic(nn.Module):
+    """Returns ``(head_out, log_std, value)``; ``rlx.nets.make_dist`` turns the head into a distribution."""
+
+    action_dim: int
+    dist: str = "categorical"
+    hidden: Sequence[int] = (64, 64)
+    critic_hidden: Sequence[int] | None = None
+    activation: str = "tanh"
+    shared: bool = False
+    init_log_std: float = 0.0
+    policy_gain: float = 0.01
+
+    @nn.compact
+    def __call__(self, obs):
+        out = action_head_size(self.dist, self.action_dim)
+        if self.shared:
+            torso = MLP(self.hidden, self.activation, name="torso")(obs)
+            actor_x = critic_x = torso
+        else:
+            actor_x = MLP(self.hidden, self.activation, name="actor")(obs)
+            critic_x = MLP(self.critic_hidden or self.hidden, self.activation, name="critic")(obs)
+        head = dense(out, self.policy_gain)(actor_x)
+        value = dense(1, 1.0)(critic_x)[..., 0]
+        log_std = None
+        if self.dist == "normal":
+            log_std = self.param(
+                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
+            )
+        return head, log_std, value
+
+
+class QNetwork(nn.Module):
+    """Q-values for every discrete action, or Q(s, a) for a continuous action when given one."""
+
+    num_outputs: int
+    hidden: Sequence[int] = (64, 64)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs, action=None):
+        x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
+        x = MLP(self.hidden, self.activation)(x)
+        return dense(self.num_outputs, 1.0)(x)
