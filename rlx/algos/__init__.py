@@ -6,6 +6,9 @@ import importlib
 
 ALGOS = {
     "ppo": "rlx.algos.ppo",
+    "reinforce": "rlx.algos.reinforce",
+    "a2c": "rlx.algos.a2c",
+    "sarsa": "rlx.algos.sarsa",
 }
 
 

@@ -9,18 +9,16 @@ Defaults follow the PPO paper / CleanRL's ``ppo.py``; per-env tuned values live 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
-from rlx.algos import common
+from rlx.algos import common, pg
 from rlx.algos.returns import gae
-from rlx.algos.rollout import EnvCarry, reset, rollout
+from rlx.algos.rollout import reset, rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
-from rlx.nets import ACTIVATIONS, ActorCritic, make_dist
+from rlx.nets import ACTIVATIONS, make_dist
 
 HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm")
 
@@ -60,28 +58,8 @@ class Config:
         return None
 
 
-@struct.dataclass
-class TrainState:
-    params: Any
-    opt_state: Any
-    carry: EnvCarry
-    key: jax.Array
-    hparams: dict
-    update_count: jax.Array
-
-
-def _network(cfg: Config, env):
-    dist = common.resolve_dist(cfg.dist, env.action_space)
-    net = ActorCritic(
-        action_dim=common.action_dim(env.action_space),
-        dist=dist,
-        hidden=cfg.hidden,
-        critic_hidden=cfg.critic_hidden,
-        activation=cfg.activation,
-        shared=cfg.shared,
-        init_log_std=cfg.init_log_std,
-    )
-    return net, dist
+TrainState = pg.TrainState
+_network = pg.make_network  # (module, distribution kind) from the config's network fields
 
 
 def ppo_loss(params, apply, dist_kind, min_std, batch, hp, clip_value, key):
@@ -144,21 +122,13 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         opt_state = optimizer(hp).init(params)
         return TrainState(params, opt_state, carry, key, hp, jnp.zeros((), jnp.int32))
 
-    def act_fn(params, obs, key, deterministic=False):
-        head, log_std, value = net.apply(params, obs)
-        dist = make_dist(dist_kind, head, log_std, cfg.min_std)
-        return dist, value
+    dist_value = pg.make_dist_value(net, dist_kind, cfg.min_std)
 
     def update(state: TrainState):
         hp = state.hparams
         key, k_roll, k_train = jax.random.split(state.key, 3)
 
-        def act(obs, k):
-            dist, value = act_fn(state.params, obs, k)
-            action = dist.sample(k)
-            return action, dist.to_env(action), {"log_prob": dist.log_prob(action), "value": value}
-
-        carry, traj = rollout(env, act, state.carry, k_roll, cfg.num_steps)
+        carry, traj = rollout(env, pg.sampler(dist_value, state.params), state.carry, k_roll, cfg.num_steps)
         _, _, next_values = net.apply(state.params, traj.next_obs)
         advantages, targets = gae(
             traj.reward, traj.extras["value"], next_values, traj.terminated, traj.truncated,
@@ -208,13 +178,8 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1)
         return new_state, metrics
 
-    def policy(params, obs, key, deterministic=False):
-        dist, _ = act_fn(params, obs, key)
-        raw = dist.mode() if deterministic else dist.sample(key)
-        return dist.to_env(raw)
-
     return common.Algo(init, update, batch_size,
-                       num_updates, grad_steps, env, policy)
+                       num_updates, grad_steps, env, pg.make_policy(dist_value))
 
 
 def make_train(config: RunConfig):

@@ -67,3 +67,14 @@ def discounted_returns(rewards, terminated, truncated, gamma, bootstrap=None):
         backward, jnp.zeros_like(rewards[0]), (rewards, not_terminated, cut, bootstrap), reverse=True
     )
     return returns
+
+
+def complete_episode_mask(terminated, truncated):
+    """1.0 where the step's episode ends inside the rollout (at this step or a later one), else 0.0.
+
+    Steps after the last episode end of an env column belong to an episode that goes on past the
+    rollout; their Monte-Carlo return is not known yet. REINFORCE over complete episodes
+    (Williams 1992) weights them 0 rather than treating the rollout's end as the episode's end.
+    """
+    done = jnp.logical_or(terminated, truncated).astype(jnp.float32)
+    return jax.lax.cummax(done, axis=0, reverse=True)
