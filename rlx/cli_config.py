@@ -92,6 +92,25 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
     return data
 
 
+def load_run(run_dir: str | pathlib.Path) -> RunConfig:
+    """The validated config a run folder was started with (its ``config.yaml``), for resume and enjoy."""
+    path = pathlib.Path(run_dir) / "config.yaml"
+    if not pathlib.Path(run_dir).is_dir():
+        raise ConfigError(f"{run_dir}: no such run folder")
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no config.yaml)")
+    from omegaconf import OmegaConf
+
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"{path}: unreadable ({first})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a config mapping")
+    return run_config_from_dict(data)
+
+
 def load(*overrides: str, bench: str | None = None, algo: str | None = None) -> RunConfig:
     """``load(bench="classic/cartpole", algo="ppo")`` or ``load("+bench=classic/acrobot", "algo.lr=1e-3")``."""
     ovs = list(overrides)

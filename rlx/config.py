@@ -186,6 +186,9 @@ class WrapperConfig:
     normalize_reward: bool = False
     clip_obs: float = field(10.0, check=positive)
     clip_reward: float = field(10.0, check=positive)
+    # training-only signals, outside the episode statistics (Atari: Mnih et al. 2015)
+    episodic_life: bool = field(False, help="a lost life terminates the training episode")
+    sign_reward: bool = field(False, help="train on sign(reward); statistics keep the raw reward")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +199,25 @@ class LoggerConfig:
     out_dir: str = "runs"
     name: str | None = None
     plot: bool = True
+    wandb_project: str = "rlx"
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointConfig:
+    """orbax checkpoints of the whole vmapped train state at chunk boundaries (rlx.checkpoint)."""
+
+    enabled: bool = True
+    every_chunks: int = field(1, check=positive, help="save every N chunks (and always after the last)")
+    max_to_keep: int = field(2, check=positive, help="latest checkpoints kept, besides the best one")
+
+
+@dataclasses.dataclass(frozen=True)
+class HubConfig:
+    """Mirror of the run folder to a HuggingFace Hub repo (rlx.hub); the token is never stored."""
+
+    repo_id: str | None = None
+    repo_type: str = field("model", check=choice("model", "dataset"))
+    push_best: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,6 +236,8 @@ class RunConfig:
     bench: str | None = None
     wrappers: WrapperConfig = field(default_factory=WrapperConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    hub: HubConfig = field(default_factory=HubConfig)
 
 
 def run_config_from_dict(data: dict) -> RunConfig:

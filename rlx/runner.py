@@ -2,7 +2,10 @@
 
 ``jit(vmap(init))`` once, then ``jit(vmap(scan(update, chunk_len)))`` per chunk. All chunks have the
 same length (the last one masks its surplus updates with a ``cond`` on an unbatched count), so the
-chunk program compiles once. Between chunks, on the host: progress, CSV rows at log points, NaN check.
+chunk program compiles once. Between chunks, on the host: progress, CSV (and wandb) rows at log
+points, NaN check, checkpoint (``rlx.checkpoint``). ``run(config, run_dir, resume=True)`` continues an
+interrupted run from its latest checkpoint: the same chunk program on a bit-identical state, so a
+deterministic run ends with the same numbers as if it had never stopped.
 """
 
 from __future__ import annotations
@@ -72,6 +75,21 @@ def run_dir_for(config: RunConfig) -> pathlib.Path:
     return pathlib.Path(config.logger.out_dir) / name
 
 
+def _best_pusher(config: RunConfig, run_dir: pathlib.Path, progress):
+    """Uploads a new best checkpoint as soon as it is written (``hub.push_best=true``)."""
+
+    def push(ckpt, step):
+        try:
+            from rlx import hub
+
+            ckpt.wait()
+            hub.push_checkpoint(run_dir, step, config.hub.repo_id, repo_type=config.hub.repo_type)
+        except Exception as err:  # never cost the run
+            progress.message(f"rlx: hub push of checkpoint {step} failed ({type(err).__name__})")
+
+    return push
+
+
 @dataclasses.dataclass
 class TrialResult:
     run_dir: pathlib.Path | None
@@ -97,8 +115,32 @@ def _write_yaml(path: pathlib.Path, data: dict):
     path.write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
 
 
-def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_stream=None) -> TrialResult:
-    """Trains ``config`` and writes its run folder (``run_dir=False``: write nothing)."""
+def _truncate_csv(path: pathlib.Path, rows: int):
+    """Keeps the header and the first ``rows`` rows (what the checkpoint had logged)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        lines = f.readlines()
+    tmp = path.with_suffix(".csv.tmp")
+    tmp.write_text("".join(lines[: 1 + rows]))
+    tmp.replace(path)
+
+
+def _trial_score(rows_reward: list) -> float:
+    """SLM-Lab's trial score so far: mean over seeds of the MA of total_reward at the last log point."""
+    if not rows_reward:
+        return float("nan")
+    ma = _nan_mean(np.asarray(rows_reward[-slm.MA_WINDOW:]))
+    return float(np.nanmean(ma)) if np.isfinite(ma).any() else float("nan")
+
+
+def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_stream=None,
+        resume: bool = False) -> TrialResult:
+    """Trains ``config`` and writes its run folder (``run_dir=False``: write nothing).
+
+    ``resume=True`` continues ``run_dir`` from its latest checkpoint (``rlx.checkpoint.CheckpointError``
+    with one line, and the folder untouched, when there is none or it cannot be read).
+    """
     t_start = time.perf_counter()
     enable_compilation_cache()
     module = algo_module(config.algo.name)
@@ -112,10 +154,29 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     is_log = log_point_mask(num_updates, F, config.log_frequency)
 
     write = run_dir is not False
+    keys = jax.random.split(jax.random.key(config.seed), num_seeds)
+    host = None
+    if resume:
+        from rlx import checkpoint
+
+        if not write or not run_dir:
+            raise checkpoint.CheckpointError("resume needs a run folder")
+        run_dir = pathlib.Path(run_dir)
+        # restore first, against the structure of a fresh init: nothing in the folder changes on failure
+        target = jax.eval_shape(jax.vmap(algo.init), keys)
+        t0 = time.perf_counter()
+        state, host, step = checkpoint.load(run_dir, target)
+        restore_s = time.perf_counter() - t0
+        if (host.get("num_updates"), host.get("chunk_len")) != (num_updates, chunk_len):
+            raise checkpoint.CheckpointError(
+                f"checkpoint {step} was taken with {host.get('num_updates')} updates in chunks of "
+                f"{host.get('chunk_len')}, this config has {num_updates} in chunks of {chunk_len}"
+            )
     if write:
         run_dir = pathlib.Path(run_dir) if run_dir else run_dir_for(config)
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write_yaml(run_dir / "config.yaml", to_dict(config))
+        if not resume:
+            _write_yaml(run_dir / "config.yaml", to_dict(config))
     progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
     progress.message(
         f"rlx: {config.algo.name} on {config.env} | {num_seeds} seeds x {algo.env.num_envs} envs | "
@@ -123,11 +184,14 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         + (f" | {run_dir}" if write else "")
     )
 
+    if host is not None:
+        progress.message(f"rlx: resumed from checkpoint {step} (update {host['done_updates']}/{num_updates}, "
+                         f"chunk {host['chunk']}/{num_chunks}) in {restore_s:.1f}s")
+
     # ---- compile (ahead of time, so compile and run time are reported apart)
-    keys = jax.random.split(jax.random.key(config.seed), num_seeds)
-    init = jax.jit(jax.vmap(algo.init))
     t0 = time.perf_counter()
-    state = init(keys)
+    if host is None:
+        state = jax.jit(jax.vmap(algo.init))(keys)
     state_shape = jax.eval_shape(lambda s: s, state)
     metric_shape = jax.eval_shape(lambda s: algo.update(s)[1], jax.tree.map(lambda x: x[0], state))
 
@@ -146,13 +210,31 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     compile_s = time.perf_counter() - t0
     progress.message(f"rlx: compiled in {compile_s:.1f}s")
 
-    csv = CsvLog(run_dir / "metrics.csv") if write and config.logger.csv else None
-    history: dict[str, list] = {}
-    done_updates = 0
-    t_train = time.perf_counter()
+    first_chunk, done_updates, csv_rows, train_before = 0, 0, 0, 0.0
     rows_frames, rows_reward = [], []
+    if host is not None:
+        first_chunk, done_updates, csv_rows = host["chunk"], host["done_updates"], host["csv_rows"]
+        train_before = host["train_s"]
+        rows_frames = list(host["rows_frames"])
+        rows_reward = [np.asarray([np.nan if v is None else v for v in r], np.float32) for r in host["rows_reward"]]
+        if write and config.logger.csv:
+            _truncate_csv(run_dir / "metrics.csv", csv_rows)  # drop rows logged after the checkpoint
+    csv = CsvLog(run_dir / "metrics.csv", append=resume) if write and config.logger.csv else None
+    ckpt = None
+    if write and config.checkpoint.enabled:
+        from rlx.checkpoint import Checkpointer
+
+        ckpt = Checkpointer(run_dir, config.checkpoint.max_to_keep)
+    hub_push = _best_pusher(config, run_dir, progress) if write and config.hub.repo_id and config.hub.push_best else None
+    wb = None
+    if write and config.logger.wandb:
+        from rlx.wandb_log import WandbLogger
+
+        wb = WandbLogger(config, run_dir, resume=resume)
+    best_score, ckpt_s = float("-inf"), 0.0
+    t_train = time.perf_counter() - train_before
     try:
-        for c in range(num_chunks):
+        for c in range(first_chunk, num_chunks):
             n_valid = min(chunk_len, num_updates - done_updates)
             state, m = compiled(state, jnp.int32(n_valid))
             m = jax.device_get(m)  # (seeds, chunk_len) per metric; blocks until the chunk is done
@@ -183,13 +265,34 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
                     new_rows.append(row)
             if csv:
                 csv.write(new_rows)
+            if wb:
+                wb.log_rows(new_rows)
+            csv_rows += len(new_rows)
             done_updates += n_valid
+            if ckpt and ((c + 1) % config.checkpoint.every_chunks == 0 or c == num_chunks - 1):
+                score = _trial_score(rows_reward)
+                t_ck = time.perf_counter()
+                ckpt.save(done_updates, state, {
+                    "chunk": c + 1, "done_updates": done_updates, "csv_rows": csv_rows,
+                    "num_updates": num_updates, "chunk_len": chunk_len,
+                    "train_s": time.perf_counter() - t_train,
+                    "rows_frames": [int(f) for f in rows_frames],
+                    "rows_reward": [[None if not np.isfinite(v) else float(v) for v in r] for r in rows_reward],
+                }, score)
+                ckpt_s += time.perf_counter() - t_ck
+                if hub_push and np.isfinite(score) and score > best_score:
+                    hub_push(ckpt, done_updates)
+                best_score = max(best_score, score) if np.isfinite(score) else best_score
             latest = m["episode_return"][-1]
             progress.update(frames_done, fps, float(np.nanmean(latest)) if np.isfinite(latest).any() else float("nan"),
                             force=(c == num_chunks - 1))
     finally:
         if csv:
             csv.close()
+        if ckpt:
+            t_ck = time.perf_counter()
+            ckpt.close()  # waits for the last asynchronous save
+            ckpt_s += time.perf_counter() - t_ck
     jax.block_until_ready(state)
     train_s = time.perf_counter() - t_train
     wall_s = time.perf_counter() - t_start
@@ -209,7 +312,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         "random_return": r_rand,
         "trial": trial,
         "sessions": [{"seed": config.seed + i, **s} for i, s in enumerate(result["sessions"])],
-        "wall_s": wall_s, "compile_s": compile_s, "train_s": train_s,
+        "wall_s": wall_s, "compile_s": compile_s, "train_s": train_s, "checkpoint_s": ckpt_s,
         "train_fps": float(frames[-1] * num_seeds / train_s),
         "versions": versions(),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -220,12 +323,22 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         tmp.replace(run_dir / "trial_metrics.json")
         if config.logger.plot and config.logger.csv:
             try:
-                from rlx.plot import plot_runs
+                from rlx.plot import plot_run
 
-                plot_runs([(f"{config.algo.name}", run_dir / "metrics.csv")], run_dir / "plots" / "total_reward.png",
-                          title=f"{config.algo.name} on {config.env}")
+                plot_run(run_dir)
             except Exception as err:  # a plot must never cost the run
                 progress.message(f"rlx: plot skipped ({err})")
+        if wb:
+            wb.finish(summary, run_dir / "plots")
+        if config.hub.repo_id:
+            try:
+                from rlx import hub
+
+                url = hub.push(run_dir, config.hub.repo_id, repo_type=config.hub.repo_type)
+                progress.message(f"rlx: pushed the run folder to {url}")
+            except Exception as err:  # the run is on disk; a failed upload can be retried with rlx.hub push
+                progress.message(f"rlx: hub push failed ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}); "
+                                 f"retry with: python -m rlx.hub push {run_dir} --repo {config.hub.repo_id}")
     progress.message(f"rlx: {train_s:.1f}s training, {summary['train_fps']:,.0f} frames/s, wall {wall_s:.1f}s")
     print(line, flush=True)
     return TrialResult(run_dir if write else None, trial, result["sessions"], frames, total_reward,

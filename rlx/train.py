@@ -2,6 +2,9 @@
 
 Composes and validates the config before anything is built or compiled; a bad override prints one
 line naming the key and what is allowed and exits with status 2.
+``python -m rlx.train resume=<run folder>`` continues an interrupted run from its latest checkpoint
+with the config saved in the folder (a missing or unreadable folder or checkpoint: one line, exit 2,
+and the folder keeps what it had).
 """
 
 from __future__ import annotations
@@ -20,17 +23,28 @@ def main(argv: list[str] | None = None) -> int:
         print("benches:", ", ".join(available("bench")))
         print("algos:  ", ", ".join(available("algo")))
         return 0
-    from rlx.cli_config import load
+    from rlx.checkpoint import CheckpointError
+    from rlx.cli_config import load, load_run
     from rlx.config import ConfigError
 
+    resume = [a.split("=", 1)[1] for a in argv if a.startswith("resume=")]
     try:
-        config = load(*argv)
+        if resume:
+            others = [a for a in argv if not a.startswith("resume=")]
+            if others or len(resume) > 1:
+                raise ConfigError(f"resume: takes only the run folder (its config.yaml is used), got {' '.join(argv)}")
+            config = load_run(resume[0])
+        else:
+            config = load(*argv)
         from rlx import runner
         from rlx.algos import algo_module
 
         algo_module(config.algo.name).make_algo  # import errors surface here, before compiling
-        runner.run(config)
-    except ConfigError as err:
+        if resume:
+            runner.run(config, resume[0], resume=True)
+        else:
+            runner.run(config)
+    except (ConfigError, CheckpointError) as err:
         print(f"rlx: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
