@@ -70,11 +70,11 @@ def plot_runs(runs: list[tuple[str, pathlib.Path]], out: pathlib.Path, title: st
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(values, axis=0)
             std = np.nanstd(values, axis=0)
+            lo = np.maximum(mean - std, np.nanmin(values, axis=0))  # never past what some seed reached
+            hi = np.minimum(mean + std, np.nanmax(values, axis=0))
         color = colors[i % len(colors)]
         n = values.shape[0]
         ax.plot(frames, mean, color=color, lw=1.4, label=f"{label}, {n} seed{'s' if n != 1 else ''}")
-            lo = np.maximum(mean - std, np.nanmin(values, axis=0))  # never past what some seed reached
-            hi = np.minimum(mean + std, np.nanmax(values, axis=0))
         ax.fill_between(frames, lo, hi, color=color, alpha=0.2, lw=0)
     if target is not None:
         ax.axhline(target, color="grey", ls="--", lw=1, label="target")
