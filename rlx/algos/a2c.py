@@ -16,7 +16,7 @@ from rlx.algos import common, pg
 from rlx.algos.returns import gae, nstep_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
-HPARAMS = ("lr", "gamma", "gae_lambda", "vf_coef", "ent_coef", "max_grad_norm")
+HPARAMS = ("lr", "gamma", "gae_lambda", "vf_coef", "ent_coef", "max_grad_norm", "critic_lr_scale")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -52,6 +52,10 @@ class OnPolicyConfig(NetConfig):
     lr_schedule: str = field("constant", check=choice("constant", "linear"))
     ent_schedule: str = field("linear", check=choice("constant", "linear"), help="linear: decay to 0 over the run")
     normalize_advantages: bool = False
+    separate_optim: bool = field(
+        True, help="separate actor and critic: each clips its own gradient norm, the critic at lr x critic_lr_scale "
+                   "(SLM-Lab use_same_optim: false); false: one optimiser, one global clip")
+    critic_lr_scale: float = field(1.0, check=positive, help="traced: critic lr / actor lr when separate_optim")
 
 
 @struct.dataclass
@@ -75,8 +79,42 @@ def make_network(cfg, env):
         activation=cfg.activation,
         shared=cfg.shared,
         init_log_std=cfg.init_log_std,
+        network=getattr(cfg, "network", "mlp"),
     )
     return net, dist
+
+
+# ActorCritic's submodules: the critic torso is "critic" and the value head is the second Dense it
+# creates (the policy head is "Dense_0"); tests/test_onpolicy.py checks this split against gradients.
+CRITIC_MODULES = ("critic", "Dense_1")
+
+
+def actor_critic_labels(params):
+    """``"critic"`` for the critic torso and value head of an ``ActorCritic``, ``"actor"`` otherwise."""
+
+    def label(path, _):
+        keys = [getattr(p, "key", None) for p in path]
+        top = keys[1] if keys and keys[0] == "params" and len(keys) > 1 else keys[0]
+        return "critic" if top in CRITIC_MODULES else "actor"
+
+    return jax.tree_util.tree_map_with_path(label, params)
+
+
+def make_actor_critic_optimizer(cfg, hp, total_steps: int):
+    """``common.make_optimizer`` once for the whole network, or, with ``separate_optim`` on separate
+    actor and critic networks, once per network (own gradient clip; critic lr scaled)."""
+
+    def make(lr):
+        return common.make_optimizer(
+            cfg.optimizer, lr, hp["max_grad_norm"], schedule=cfg.lr_schedule,
+            total_steps=total_steps, eps=cfg.adam_eps, rmsprop_decay=cfg.rmsprop_decay,
+        )
+
+    if cfg.shared or not cfg.separate_optim:
+        return make(hp["lr"])
+    return optax.multi_transform(
+        {"actor": make(hp["lr"]), "critic": make(hp["lr"] * hp["critic_lr_scale"])}, actor_critic_labels
+    )
 
 
 def make_dist_value(net, dist_kind: str, min_std: float):
@@ -161,10 +199,7 @@ def make_onpolicy_algo(config: RunConfig, env, hparam_names, targets_fn: Targets
     total_frames = float(num_updates * frames_per_update)
 
     def optimizer(hp):
-        return common.make_optimizer(
-            cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
-            total_steps=num_updates, eps=cfg.adam_eps, rmsprop_decay=cfg.rmsprop_decay,
-        )
+        return make_actor_critic_optimizer(cfg, hp, num_updates)
 
     def init(key, hparams=None) -> TrainState:
         hp = common.default_hparams(cfg, hparam_names) if hparams is None else hparams

@@ -28,7 +28,7 @@ from rlx.algos import common, pg
 from rlx.algos.returns import complete_episode_mask, discounted_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
-HPARAMS = ("lr", "gamma", "vf_coef", "ent_coef", "max_grad_norm")
+HPARAMS = ("lr", "gamma", "vf_coef", "ent_coef", "max_grad_norm", "critic_lr_scale")
 
 
 @dataclasses.dataclass(frozen=True)
