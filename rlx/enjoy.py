@@ -223,8 +223,9 @@ def _parse(argv: list[str]) -> tuple[pathlib.Path, dict]:
 
 def enjoy(run_dir: pathlib.Path, episodes: int = 10, seed: int | None = None, deterministic: bool = False,
           key: int = 0, checkpoint: str = "latest", video: str = "false", max_steps: int = 100_000,
-          out=sys.stdout) -> dict:
+          out=None) -> dict:
     """Evaluates a run folder's checkpoint; returns ``{"seeds", "returns"[seed][episode], "mean", ...}``."""
+    out = out or sys.stdout
     from rlx import checkpoint as ckpt_lib
     from rlx.algos import algo_module
     from rlx.cli_config import load_run
@@ -269,7 +270,7 @@ def enjoy(run_dir: pathlib.Path, episodes: int = 10, seed: int | None = None, de
         path = (run_dir / "videos" / f"checkpoint{step}_seed{seeds[idx[0]]}{_default_video_ext()}"
                 if video.lower() == "true" else pathlib.Path(video))
         first = jax.tree.map(lambda x: x[0], state)
-        states, env = record_episode(algo, config, first, eval_keys[0], deterministic)
+        states, env = record_episode(algo, config, first, eval_keys[0], deterministic, min(max_steps, 1000))
         render = renderer_for(env)
         if render is None:
             print(f"rlx.enjoy: no video: {config.env} has no renderer here "
