@@ -48,7 +48,7 @@ def run_bench(bench: str, algo: str, extra: list[str]) -> str:
     with tempfile.TemporaryDirectory() as out:
         args = [f"+bench={bench}", f"algo={algo}", *extra]
         cmd = [sys.executable, "-m", "rlx.train", *args, f"logger.out_dir={out}", "logger.name=run",
-               "logger.progress=false", "checkpoint.enabled=false"]
+               "logger.progress=false"]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - t0
