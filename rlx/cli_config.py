@@ -39,13 +39,37 @@ def _parse(overrides: list[str]):
     return parsed
 
 
+def split_prefixed(overrides, prefix: str) -> tuple[list[str], dict]:
+    """Takes ``<prefix>.key=value`` overrides (sweep / search specs) out of ``overrides``.
+
+    Returns the other overrides and ``{key: value}``; Hydra's sweep syntax ``a,b,c`` is allowed
+    here and gives the list of its values (everywhere else it stays an error).
+    """
+    rest, found = [], {}
+    for text in overrides:
+        if not text.lstrip("+").startswith(prefix + "."):
+            rest.append(text)
+            continue
+        (ov,) = _parse([text.lstrip("+")])
+        key = ov.key_or_group[len(prefix) + 1:]
+        found[key] = list(ov.sweep_iterator()) if ov.is_sweep_override() else ov.value()
+    return rest, found
+
+
+def _bench_file(value) -> pathlib.Path | None:
+    """``+bench=path/to/file.yaml``: a bench-style yaml outside the package (e.g. rlx.search's best.yaml)."""
+    if isinstance(value, str) and value.endswith((".yaml", ".yml")) and pathlib.Path(value).is_file():
+        return pathlib.Path(value)
+    return None
+
+
 def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
     from hydra import compose, initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
     parsed = _parse(list(overrides))
-    group_overrides, value_overrides = [], []
+    group_overrides, value_overrides, bench_file = [], [], None
     for text, ov in zip(overrides, parsed):
         key = ov.key_or_group
         if ov.is_delete():
@@ -56,6 +80,9 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
             if key == "algo" and ov.is_add():
                 text = text[1:]
             value = ov.value()
+            if key == "bench" and _bench_file(value):
+                bench_file = _bench_file(value)
+                continue
             if not isinstance(value, str) or value not in available(key):
                 raise ConfigError(f"{key}: unknown {key} {value!r}; allowed: {', '.join(available(key))}")
             group_overrides.append(text)
@@ -63,7 +90,7 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
             raise ConfigError(f"{key}: sweeps (a,b,c) are not supported here; give one value")
         else:
             value_overrides.append((key, ov.value()))
-    if not any(o.lstrip("+").startswith("bench=") for o in group_overrides) and not any(
+    if bench_file is None and not any(o.lstrip("+").startswith("bench=") for o in group_overrides) and not any(
         k == "env" for k, _ in value_overrides
     ):
         group_overrides.append(f"+bench={DEFAULT_BENCH}")  # bare `python -m rlx.train`: PPO on CartPole
@@ -78,6 +105,12 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
     finally:
         GlobalHydra.instance().clear()
     OmegaConf.set_struct(cfg, False)
+    if bench_file is not None:
+        try:
+            cfg = OmegaConf.merge(cfg, OmegaConf.load(bench_file))
+        except Exception as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ConfigError(f"bench: {bench_file}: unreadable ({first})") from None
     algo_name = cfg.algo.get("name") if isinstance(cfg.get("algo"), dict) or cfg.get("algo") is not None else None
     tuned = cfg.get("tuned") or {}
     if algo_name in tuned:
@@ -86,7 +119,8 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
         OmegaConf.update(cfg, key, value, merge=True, force_add=True)
     data = OmegaConf.to_container(cfg, resolve=True)
     data.pop("tuned", None)
-    bench = next((o.split("=", 1)[1] for o in group_overrides if o.lstrip("+").startswith("bench=")), None)
+    bench = next((o.split("=", 1)[1] for o in group_overrides if o.lstrip("+").startswith("bench=")),
+                 str(bench_file) if bench_file else None)
     if data.get("bench") is None:
         data["bench"] = bench
     return data

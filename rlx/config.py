@@ -221,6 +221,19 @@ class HubConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class DistributedConfig:
+    """Devices and machines (rlx.parallel): seeds sharded over local devices; multi-host through
+    ``jax.distributed.initialize`` (unset fields are detected by jax on SLURM / Open MPI / TPU)."""
+
+    devices: int = field(0, check=non_negative, help="devices to shard the seeds over; 0: all, 1: one")
+    enabled: bool = field(False, help="call jax.distributed.initialize (several processes/machines)")
+    coordinator_address: str | None = field(None, help="host:port of process 0")
+    num_processes: int = field(-1, help="total processes; -1: detect")
+    process_id: int = field(-1, help="this process; -1: detect")
+    local_device_ids: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class RunConfig:
     """One trial: ``num_seeds`` sessions of one algorithm on one env, as SLM-Lab counts them."""
 
@@ -238,6 +251,7 @@ class RunConfig:
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     hub: HubConfig = field(default_factory=HubConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
 
 def run_config_from_dict(data: dict) -> RunConfig:

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rlx import metrics as slm
+from rlx import parallel
 from rlx.algos import algo_module
 from rlx.config import RunConfig, to_dict
 from rlx.csvlog import CsvLog
@@ -66,6 +67,36 @@ def log_point_mask(num_updates: int, frames_per_update: int, log_frequency: int)
     crossed = frames // log_frequency > (frames - frames_per_update) // log_frequency
     crossed[-1] = True
     return crossed
+
+
+def chunk_plan(config: RunConfig, algo):
+    """``(num_updates, chunk_len, num_chunks, is_log)``: equal chunks of about ``TARGET_CHUNKS``."""
+    num_updates = algo.num_updates
+    num_chunks = config.num_chunks or min(TARGET_CHUNKS, num_updates)
+    chunk_len = math.ceil(num_updates / num_chunks)
+    num_chunks = math.ceil(num_updates / chunk_len)
+    return num_updates, chunk_len, num_chunks, log_point_mask(num_updates, algo.frames_per_update, config.log_frequency)
+
+
+def compile_chunk(algo, state, chunk_len: int):
+    """``jit(vmap(scan(update, chunk_len)))`` compiled ahead of time for ``state``'s batch and layout.
+
+    Called as ``compiled(state, n_valid)``: updates past ``n_valid`` (an unbatched count) are masked
+    by a ``cond``, so a ragged last chunk reuses the same program.
+    """
+    metric_shape = jax.eval_shape(lambda s: algo.update(s)[1], jax.tree.map(lambda x: x[0], state))
+
+    def skip(s):
+        return s, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shape)
+
+    def chunk(s, n_valid):
+        def body(s, i):
+            return jax.lax.cond(i < n_valid, algo.update, skip, s)
+
+        return jax.lax.scan(body, s, jnp.arange(chunk_len))
+
+    chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
+    return chunk_jit.lower(parallel.abstract(state), jnp.int32(chunk_len)).compile()
 
 
 def run_dir_for(config: RunConfig) -> pathlib.Path:
@@ -135,11 +166,14 @@ def _trial_score(rows_reward: list) -> float:
 
 
 def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_stream=None,
-        resume: bool = False) -> TrialResult:
+        resume: bool = False, on_chunk=None) -> TrialResult:
     """Trains ``config`` and writes its run folder (``run_dir=False``: write nothing).
 
     ``resume=True`` continues ``run_dir`` from its latest checkpoint (``rlx.checkpoint.CheckpointError``
     with one line, and the folder untouched, when there is none or it cannot be read).
+    ``on_chunk(frames, score)`` is called after every chunk with the frames per seed so far and the
+    trial score so far (``rlx.search`` reports it to its scheduler); returning ``True`` stops the run
+    there, and its metrics are computed over the log points reached.
     """
     t_start = time.perf_counter()
     enable_compilation_cache()
@@ -147,14 +181,11 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     algo = module.make_algo(config)
     num_seeds = config.num_seeds
     F = algo.frames_per_update
-    num_updates = algo.num_updates
-    num_chunks = config.num_chunks or min(TARGET_CHUNKS, num_updates)
-    chunk_len = math.ceil(num_updates / num_chunks)
-    num_chunks = math.ceil(num_updates / chunk_len)
-    is_log = log_point_mask(num_updates, F, config.log_frequency)
+    num_updates, chunk_len, num_chunks, is_log = chunk_plan(config, algo)
 
-    write = run_dir is not False
+    write = run_dir is not False and parallel.is_main_process()
     keys = jax.random.split(jax.random.key(config.seed), num_seeds)
+    sharding = parallel.seed_sharding(num_seeds, config.distributed.devices)
     host = None
     if resume:
         from rlx import checkpoint
@@ -184,28 +215,18 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         + (f" | {run_dir}" if write else "")
     )
 
+    if sharding is not None:
+        progress.message(f"rlx: seeds sharded over {parallel.describe(sharding)}")
     if host is not None:
+        state = parallel.shard(state, sharding)
         progress.message(f"rlx: resumed from checkpoint {step} (update {host['done_updates']}/{num_updates}, "
                          f"chunk {host['chunk']}/{num_chunks}) in {restore_s:.1f}s")
 
     # ---- compile (ahead of time, so compile and run time are reported apart)
     t0 = time.perf_counter()
     if host is None:
-        state = jax.jit(jax.vmap(algo.init))(keys)
-    state_shape = jax.eval_shape(lambda s: s, state)
-    metric_shape = jax.eval_shape(lambda s: algo.update(s)[1], jax.tree.map(lambda x: x[0], state))
-
-    def skip(s):
-        return s, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shape)
-
-    def chunk(s, n_valid):
-        def body(s, i):
-            return jax.lax.cond(i < n_valid, algo.update, skip, s)
-
-        return jax.lax.scan(body, s, jnp.arange(chunk_len))
-
-    chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
-    compiled = chunk_jit.lower(state_shape, jnp.int32(chunk_len)).compile()
+        state = jax.jit(jax.vmap(algo.init), out_shardings=sharding)(keys)
+    compiled = compile_chunk(algo, state, chunk_len)
     jax.block_until_ready(state)
     compile_s = time.perf_counter() - t0
     progress.message(f"rlx: compiled in {compile_s:.1f}s")
@@ -221,7 +242,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
             _truncate_csv(run_dir / "metrics.csv", csv_rows)  # drop rows logged after the checkpoint
     csv = CsvLog(run_dir / "metrics.csv", append=resume) if write and config.logger.csv else None
     ckpt = None
-    if write and config.checkpoint.enabled:
+    if write and config.checkpoint.enabled and jax.process_count() == 1:
         from rlx.checkpoint import Checkpointer
 
         ckpt = Checkpointer(run_dir, config.checkpoint.max_to_keep)
@@ -231,13 +252,13 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         from rlx.wandb_log import WandbLogger
 
         wb = WandbLogger(config, run_dir, resume=resume)
-    best_score, ckpt_s = float("-inf"), 0.0
+    best_score, ckpt_s, stopped = float("-inf"), 0.0, False
     t_train = time.perf_counter() - train_before
     try:
         for c in range(first_chunk, num_chunks):
             n_valid = min(chunk_len, num_updates - done_updates)
             state, m = compiled(state, jnp.int32(n_valid))
-            m = jax.device_get(m)  # (seeds, chunk_len) per metric; blocks until the chunk is done
+            m = parallel.fetch(m)  # (seeds, chunk_len) per metric; blocks until the chunk is done
             m = {k: np.asarray(v).T[:n_valid] for k, v in m.items()}  # (updates, seeds)
             if "loss" in m and not np.all(np.isfinite(m["loss"])):
                 raise TrainingDiverged(
@@ -286,6 +307,10 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
             latest = m["episode_return"][-1]
             progress.update(frames_done, fps, float(np.nanmean(latest)) if np.isfinite(latest).any() else float("nan"),
                             force=(c == num_chunks - 1))
+            if on_chunk is not None and on_chunk(frames_done, _trial_score(rows_reward)) and c < num_chunks - 1:
+                stopped = True
+                progress.message(f"rlx: stopped early at {frames_done:,} frames/seed")
+                break
     finally:
         if csv:
             csv.close()
@@ -314,6 +339,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         "sessions": [{"seed": config.seed + i, **s} for i, s in enumerate(result["sessions"])],
         "wall_s": wall_s, "compile_s": compile_s, "train_s": train_s, "checkpoint_s": ckpt_s,
         "train_fps": float(frames[-1] * num_seeds / train_s),
+        "stopped_early": stopped,
         "versions": versions(),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }

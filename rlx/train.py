@@ -2,7 +2,8 @@
 
 Composes and validates the config before anything is built or compiled; a bad override prints one
 line naming the key and what is allowed and exits with status 2.
-``python -m rlx.train resume=<run folder>`` continues an interrupted run from its latest checkpoint
+``python -m rlx.train ... sweep.algo.lr=[1e-4,3e-4]`` trains every combination x seed in one program
+(``rlx.sweep``). ``python -m rlx.train resume=<run folder>`` continues an interrupted run from its latest checkpoint
 with the config saved in the folder (a missing or unreadable folder or checkpoint: one line, exit 2,
 and the folder keeps what it had).
 """
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         print("benches:", ", ".join(available("bench")))
         print("algos:  ", ", ".join(available("algo")))
         return 0
+    if any(a.lstrip("+").startswith("sweep.") for a in argv):  # a vmapped hyperparameter sweep
+        from rlx import sweep
+
+        return sweep.main(argv)
     from rlx.checkpoint import CheckpointError
     from rlx.cli_config import load, load_run
     from rlx.config import ConfigError
