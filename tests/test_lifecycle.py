@@ -462,6 +462,25 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
     assert {f.split("/")[2] for f in remote} == local_steps
 
 
+@pytest.mark.timeout(300)
+def test_run_with_hub_repo_pushes_best_checkpoints_and_the_folder(hub_server, tmp_path, monkeypatch):
+    """``hub.repo_id`` + ``hub.push_best``: each new best checkpoint goes up during the run, the whole
+    folder at the end (uploads through the git-mirror fake, the listing over HTTP from olah)."""
+    mirrors, endpoint = hub_server
+    backend = GitMirrorBackend(mirrors, endpoint)
+    monkeypatch.setattr(hub, "HfBackend", lambda endpoint=None: backend)
+    config = _config(tmp_path, "pushed", "hub.repo_id=bob/live", "hub.push_best=true")
+    runner.run(config, tmp_path / "pushed")
+    repo = mirrors / "models" / "bob" / "live"
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert sum("best checkpoint" in line for line in log.splitlines()) >= 2
+    assert "push run pushed" in log.splitlines()[0]
+    remote = backend.list_files("bob/live", "model")
+    assert "pushed/trial_metrics.json" in remote and "pushed/plots/total_reward.png" in remote
+    local = {p.name for p in (tmp_path / "pushed" / "checkpoints").iterdir() if p.name.isdigit()}
+    assert {f.split("/")[2] for f in remote if f.startswith("pushed/checkpoints/")} == local
+
+
 def test_hub_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("RLX_HUB_REPO", raising=False)
     assert hub.main(["list"]) == 2
