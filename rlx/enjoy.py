@@ -46,6 +46,15 @@ def make_eval_env(config, num_envs: int):
     return env
 
 
+def policy_params(state):
+    """What ``Algo.act`` takes as ``params``: on-policy states carry ``params``; off-policy ones
+    (rlx.algos.offpolicy) a ``learner`` pytree that their ``act`` reads."""
+    for name in ("params", "learner"):
+        if hasattr(state, name):
+            return getattr(state, name)
+    raise EnjoyError(f"{type(state).__name__} has neither params nor learner; cannot act")
+
+
 def _reset(eval_env, key, train_env, train_env_state):
     """Reset ``eval_env``; a frozen obs normaliser gets the trained statistics before the first obs."""
     if isinstance(eval_env, NormalizeObs):
@@ -69,7 +78,7 @@ def evaluate(algo, eval_env, state, key, deterministic: bool = False, max_steps:
 
     def body(c):
         key, k_act, k_env = jax.random.split(c["key"], 3)
-        action = algo.act(state.params, c["obs"], k_act, deterministic)
+        action = algo.act(policy_params(state), c["obs"], k_act, deterministic)
         out = eval_env.step(c["env_state"], action, k_env)
         first = jnp.logical_and(out.info["episode_done"], ~c["done"])
         return {
@@ -106,7 +115,7 @@ def record_episode(algo, config, state, key, deterministic: bool, max_steps: int
     def step(c, k):
         env_state, obs, done = c
         k_act, k_env = jax.random.split(k)
-        action = algo.act(state.params, obs, k_act, deterministic)
+        action = algo.act(policy_params(state), obs, k_act, deterministic)
         out = env.step(env_state, action, k_env)
         raw = jax.tree.map(lambda x: x[0], _raw_state(env, env_state))
         return (out.state, out.obs, jnp.logical_or(done, out.info["episode_done"][0])), (raw, done)
