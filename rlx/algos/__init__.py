@@ -9,6 +9,10 @@ ALGOS = {
     "reinforce": "rlx.algos.reinforce",
     "a2c": "rlx.algos.a2c",
     "sarsa": "rlx.algos.sarsa",
+    "dqn": "rlx.algos.dqn",
+    "ddqn_per": "rlx.algos.dqn",
+    "sac": "rlx.algos.sac",
+    "crossq": "rlx.algos.crossq",
 }
 
 

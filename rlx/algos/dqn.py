@@ -1,0 +1,152 @@
+"""DQN (Mnih et al. 2015) with Double-DQN targets (van Hasselt et al. 2016) and prioritized replay
+(Schaul et al. 2016) as switches, compiled end to end with the replay in the train state.
+
+One module, two registered names: ``dqn`` (uniform replay) and ``ddqn_per`` (double + PER); the
+config yamls differ, the code does not. Target network: a hard copy every ``target_period``
+gradient steps, or Polyak averaging with ``tau`` every step. Exploration: epsilon-greedy or
+Boltzmann over the Q-values with a linear / exponential schedule over frames (``rlx.algos.explore``).
+The replay ratio follows SLM-Lab's knobs (``num_steps`` x ``num_envs`` frames per update,
+``batches_per_update`` x ``grads_per_batch`` gradient steps, ``warmup_frames``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from rlx.algos import common, offpolicy
+from rlx.algos import explore as exploration
+from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
+from rlx.envs import Discrete
+from rlx.nets import ACTIVATIONS, QNetwork
+
+HPARAMS = ("lr", "gamma", "max_grad_norm", "tau", "explore_start", "explore_end", "explore_frames",
+           "huber_delta") + offpolicy.HPARAMS
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(offpolicy.ReplayConfig):
+    name: str = field("dqn", check=choice("dqn", "ddqn_per"))
+    # static structure
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = field("relu", check=choice(*ACTIVATIONS))
+    double: bool = False
+    loss: str = field("huber", check=choice("huber", "mse"))
+    explore: str = field("epsilon_greedy", check=choice("epsilon_greedy", "boltzmann"))
+    explore_schedule: str = field("linear", check=choice(*exploration.SCHEDULES))
+    target_update: str = field("hard", check=choice("hard", "polyak"))
+    target_period: int = field(500, check=positive, help="gradient steps between hard target copies")
+    optimizer: str = field("adam", check=choice("adam", "adamw", "rmsprop"))
+    adam_eps: float = field(1e-5, check=positive)
+    lr_schedule: str = field("constant", check=choice("constant", "linear"))
+    # traced hyperparameters
+    lr: float = field(5e-4, check=positive)
+    gamma: float = field(0.99, check=unit_interval)
+    max_grad_norm: float = field(10.0, check=positive)
+    tau: float = field(0.005, check=open_unit, help="Polyak rate when target_update=polyak")
+    explore_start: float = field(1.0, check=positive, help="epsilon or Boltzmann temperature at frame 0")
+    explore_end: float = field(0.05, check=positive)
+    explore_frames: float = field(20_000, check=non_negative, help="frames over which exploration decays")
+    huber_delta: float = field(1.0, check=positive)
+
+    def validate(self):
+        if self.explore == "epsilon_greedy" and max(self.explore_start, self.explore_end) > 1:
+            return "explore_start/explore_end: epsilon must be <= 1"
+        return None
+
+
+@struct.dataclass
+class Learner:
+    params: Any
+    target: Any
+    opt_state: Any
+
+
+def td_loss(q_taken, target, weights, kind: str, delta):
+    """Importance-weighted TD loss; Huber (Mnih et al. 2015's error clipping) or squared error."""
+    td = q_taken - target
+    if kind == "huber":
+        per_item = optax.huber_loss(td, delta=delta)
+    else:
+        per_item = 0.5 * td**2
+    return jnp.mean(weights * per_item), td
+
+
+def q_target(q_next_target, q_next_online, reward, terminated, gamma, double: bool):
+    """r + gamma (1 - terminated) Q_target(s', a*); a* by the online net when double (van Hasselt 2016)."""
+    chooser = q_next_online if double else q_next_target
+    a_star = jnp.argmax(chooser, axis=-1)
+    q_next = jnp.take_along_axis(q_next_target, a_star[..., None], axis=-1)[..., 0]
+    return reward + gamma * (1.0 - terminated) * q_next
+
+
+def update_target(target, params, step, hp, kind: str, period: int):
+    """Hard copy every ``period`` gradient steps, or Polyak averaging every step."""
+    if kind == "polyak":
+        return offpolicy.polyak(target, params, hp["tau"])
+    copy = (step + 1) % period == 0
+    return jax.tree.map(lambda t, p: jnp.where(copy, p, t), target, params)
+
+
+def make_algo(config: RunConfig, env=None) -> common.Algo:
+    cfg: Config = config.algo
+    env = env or common.build_env(config, gamma=cfg.gamma)
+    if not isinstance(env.action_space, Discrete):
+        raise ConfigError(f"algo: {cfg.name} needs a discrete action space, got {env.action_space}")
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation)
+    total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
+
+    def optimizer(hp):
+        return common.make_optimizer(cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
+                                     total_steps=total_steps, eps=cfg.adam_eps)
+
+    def init_learner(key, obs, hp):
+        params = net.init(key, obs)
+        return Learner(params, params, optimizer(hp).init(params))
+
+    def act(learner, obs, key, hp, frame):
+        q = net.apply(learner.params, obs)
+        value = exploration.schedule(cfg.explore_schedule, hp["explore_start"], hp["explore_end"], 0.0,
+                                 hp["explore_frames"], frame)
+        action = exploration.select_action(cfg.explore, key, q, value)
+        return action, action
+
+    def learn(learner: Learner, sample, hp, key, step):
+        b = sample.batch
+        n = b["reward"].shape[0]
+
+        def loss_fn(params):
+            # one forward pass of the online net over s and s' (s' only picks a* for double DQN)
+            q_all = net.apply(params, jnp.concatenate([b["obs"], b["next_obs"]]))
+            q, q_next_online = q_all[:n], jax.lax.stop_gradient(q_all[n:])
+            q_taken = jnp.take_along_axis(q, b["action"][:, None].astype(jnp.int32), axis=-1)[:, 0]
+            q_next_target = net.apply(learner.target, b["next_obs"])
+            target = jax.lax.stop_gradient(
+                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], hp["gamma"], cfg.double))
+            loss, td = td_loss(q_taken, target, sample.weights, cfg.loss, hp["huber_delta"])
+            return loss, (td, q_taken)
+
+        (loss, (td, q_taken)), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.params)
+        updates, opt_state = optimizer(hp).update(grads, learner.opt_state, learner.params)
+        params = optax.apply_updates(learner.params, updates)
+        target = update_target(learner.target, params, step, hp, cfg.target_update, cfg.target_period)
+        metrics = {"loss": loss, "q_mean": q_taken.mean(), "td_abs": jnp.abs(td).mean(),
+                   "grad_norm": optax.tree.norm(grads)}
+        return Learner(params, target, opt_state), jnp.abs(td), metrics
+
+    def policy(learner, obs, key, deterministic=False):
+        q = net.apply(learner.params, obs)
+        return jnp.argmax(q, axis=-1).astype(jnp.int32)
+
+    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=act, learn=learn,
+                                    hparams=HPARAMS, policy=policy)
+
+
+def make_train(config: RunConfig):
+    """``train(key, hparams=None) -> (final state, per-update metrics)``; jit and vmap it freely."""
+    return common.make_train(make_algo, config)
