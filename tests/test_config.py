@@ -19,7 +19,7 @@ from rlx.config import ConfigError
         ("algo.activation=sigmoidal", "algo.activation: must be one of: tanh, relu"),
         ("frobnicate=3", "frobnicate: unknown key; allowed: "),
         ("wrappers.normalize_obs=yes please", "wrappers.normalize_obs: expected true or false"),
-        ("bench=classic/nope", "bench: unknown bench 'classic/nope'; allowed: classic/acrobot"),
+        ("bench=classic/nope", "bench: unknown bench 'classic/nope'; allowed: "),
         ("algo=nope", "algo: unknown algo 'nope'; allowed: "),
         ("env=NoSuchEnv-v9", "env: unknown env 'NoSuchEnv-v9'"),
         ("algo.hidden=[64,-1]", "algo.hidden: layer sizes must be > 0"),

@@ -98,6 +98,8 @@ def build_env(config: RunConfig, gamma: float = 0.99, num_envs: int | None = Non
             gamma=gamma,
             clip_obs=w.clip_obs,
             clip_reward=w.clip_reward,
+            episodic_life=w.episodic_life,
+            sign_reward=w.sign_reward,
             **config.env_kwargs,
         )
     except ValueError as err:

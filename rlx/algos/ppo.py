@@ -18,7 +18,7 @@ from rlx.algos import common, pg
 from rlx.algos.returns import gae
 from rlx.algos.rollout import reset, rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
-from rlx.nets import ACTIVATIONS, make_dist
+from rlx.nets import ACTIVATIONS, NETWORKS, make_dist
 
 HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm")
 
@@ -30,6 +30,7 @@ class Config:
     num_steps: int = field(128, check=positive, help="rollout length per env (SLM-Lab time_horizon)")
     num_epochs: int = field(4, check=positive)
     num_minibatches: int = field(4, check=positive)
+    network: str = field("mlp", check=choice(*NETWORKS), help="cnn: Nature CNN torso for frames")
     hidden: tuple[int, ...] = (64, 64)
     critic_hidden: tuple[int, ...] | None = None
     activation: str = field("tanh", check=choice(*ACTIVATIONS))

@@ -14,9 +14,11 @@ from rlx.envs.spaces import Box, Discrete
 from rlx.envs.wrappers import (
     AutoReset,
     EpisodeStats,
+    EpisodicLife,
     NormalizeObs,
     NormalizeReward,
     RescaleAction,
+    SignReward,
     VecEnv,
     find_state,
     recent_episode_stats,
@@ -52,6 +54,26 @@ class Source:
 SOURCES: dict[str, Source] = {"gymnax": Source(_gymnax_ids, _gymnax_factory)}
 
 
+def _envpool_ids():
+    from rlx.envs.envpool import envpool_env_ids
+
+    return envpool_env_ids()
+
+
+def _envpool_factory(env_id: str, num_envs: int, **kwargs) -> Env:
+    """envpool's host simulators (Box2D, MuJoCo v5, Atari) bridged into jit: already batched and
+    auto-resetting, and one pool serves every vmapped seed (rlx.envs.envpool)."""
+    from rlx.envs.envpool import EnvpoolEnv
+
+    env = EnvpoolEnv(env_id, num_envs, **kwargs)
+    if isinstance(env.action_space, Box):
+        env = RescaleAction(env)  # broadcasts over the env axis
+    return env
+
+
+SOURCES["envpool"] = Source(_envpool_ids, _envpool_factory)
+
+
 def resolve(name: str) -> tuple[str, str]:
     """``(source, id)`` for a name, or ValueError naming what is allowed."""
     if ":" in name:
@@ -85,10 +107,17 @@ def make(
     clip_obs: float = 10.0,
     clip_reward: float = 10.0,
     stats_window: int = 100,
+    episodic_life: bool = False,
+    sign_reward: bool = False,
     **kwargs,
 ) -> Env:
     env = make_batched(name, num_envs, **kwargs)
     env = EpisodeStats(env, stats_window)
+    # training-only signals (Atari): outside EpisodeStats, so it still records full-game raw returns
+    if episodic_life:
+        env = EpisodicLife(env)
+    if sign_reward:
+        env = SignReward(env)
     if normalize_obs:
         env = NormalizeObs(env, clip=clip_obs)
     if normalize_reward:

@@ -165,6 +165,40 @@ def recent_episode_stats(stats: EpisodeStatsState) -> dict:
     }
 
 
+class EpisodicLife(Wrapper):
+    """A lost life ends the *training* episode (``terminated``) while the game goes on.
+
+    Mnih et al. 2015 (Nature DQN) and baselines' ``EpisodicLifeEnv``: the value of the state after
+    a life loss is not bootstrapped. Needs ``info["lives"]`` (the lives after the step, after any
+    auto-reset). Placed outside ``EpisodeStats``, so reported returns stay full-game scores.
+    """
+
+    stateful = True  # its state is Wrapped(inner, own): the lives before the step, -1 = unknown
+
+    def reset(self, key):
+        state, obs = self.env.reset(key)
+        return Wrapped(state, -jnp.ones(self.env.num_envs, jnp.int32)), obs
+
+    def step(self, state, action, key):
+        out = self.env.step(state.inner, action, key)
+        if "lives" not in out.info:
+            raise ValueError(f"episodic_life: env {self.name} reports no lives")
+        lives = out.info["lives"]
+        done = jnp.logical_or(out.terminated, out.truncated)
+        life_lost = (state.own >= 0) & (lives < state.own) & ~done
+        info = {**out.info, "life_lost": life_lost}
+        terminated = jnp.logical_or(out.terminated, life_lost)
+        return Step(Wrapped(out.state, lives), out.obs, out.reward, terminated, out.truncated, info)
+
+
+class SignReward(Wrapper):
+    """Rewards clipped to their sign, {-1, 0, 1}, for training (Mnih et al. 2015)."""
+
+    def step(self, state, action, key):
+        out = self.env.step(state, action, key)
+        return out._replace(reward=jnp.sign(out.reward))
+
+
 @struct.dataclass
 class RunningMeanStd:
     mean: jax.Array

@@ -11,7 +11,10 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from rlx.nets.cnn import NatureCNN
 from rlx.nets.mlp import MLP, dense
+
+NETWORKS = ("mlp", "cnn")
 
 
 def action_head_size(dist: str, action_dim: int) -> int:
@@ -29,16 +32,22 @@ class ActorCritic(nn.Module):
     shared: bool = False
     init_log_std: float = 0.0
     policy_gain: float = 0.01
+    network: str = "mlp"  # "cnn": the Nature CNN torso for image observations (hidden ignored)
+
+    def _torso(self, hidden, name):
+        if self.network == "cnn":
+            return NatureCNN(name=name)
+        return MLP(hidden, self.activation, name=name)
 
     @nn.compact
     def __call__(self, obs):
         out = action_head_size(self.dist, self.action_dim)
         if self.shared:
-            torso = MLP(self.hidden, self.activation, name="torso")(obs)
+            torso = self._torso(self.hidden, "torso")(obs)
             actor_x = critic_x = torso
         else:
-            actor_x = MLP(self.hidden, self.activation, name="actor")(obs)
-            critic_x = MLP(self.critic_hidden or self.hidden, self.activation, name="critic")(obs)
+            actor_x = self._torso(self.hidden, "actor")(obs)
+            critic_x = self._torso(self.critic_hidden or self.hidden, "critic")(obs)
         head = dense(out, self.policy_gain)(actor_x)
         value = dense(1, 1.0)(critic_x)[..., 0]
         log_std = None
