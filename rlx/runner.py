@@ -62,11 +62,21 @@ def versions() -> dict:
 
 
 def log_point_mask(num_updates: int, frames_per_update: int, log_frequency: int) -> np.ndarray:
-    """Updates (0-based) that end a log point: every ``log_frequency`` frames and the last one."""
+    """Log points in each update (0-based): one every ``log_frequency`` frames and one at the last
+    frame, as SLM-Lab takes them. An update longer than ``log_frequency`` holds several (so a long
+    rollout does not shrink the 100-point moving average's window); nonzero marks updates with any."""
     frames = (np.arange(num_updates) + 1) * frames_per_update
-    crossed = frames // log_frequency > (frames - frames_per_update) // log_frequency
-    crossed[-1] = True
+    crossed = frames // log_frequency - (frames - frames_per_update) // log_frequency
+    crossed[-1] = max(crossed[-1], 1)
     return crossed
+
+
+def log_frames(update: int, frames_per_update: int, log_frequency: int) -> list[int]:
+    """Frames of the log points in ``update`` (1-based): the ``log_frequency`` multiples it crosses,
+    or its end frame for a last update that crosses none. Each is logged with the update's metrics."""
+    end = update * frames_per_update
+    first = (end - frames_per_update) // log_frequency + 1
+    return [k * log_frequency for k in range(first, end // log_frequency + 1)] or [end]
 
 
 def chunk_plan(config: RunConfig, algo):
@@ -273,17 +283,18 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
             new_rows = []
             for j in np.nonzero(logs)[0]:
                 u = int(idx[j]) + 1
-                rows_frames.append(u * F)
-                rows_reward.append(m["episode_return"][j])
-                ma = _nan_mean(np.asarray(rows_reward[-slm.MA_WINDOW:]))  # SLM-Lab's MA column
-                for s in range(num_seeds):
-                    row = {"seed": config.seed + s, "frame": u * F, "update": u,
-                           "opt_steps": u * algo.grad_steps_per_update,
-                           "total_reward": float(m["episode_return"][j, s]),
-                           "total_reward_ma": float(ma[s])}
-                    row.update({k: float(v[j, s]) for k, v in m.items() if k != "episode_return"})
-                    row.update({"wall_s": round(elapsed, 3), "fps": round(fps, 1)})
-                    new_rows.append(row)
+                for frame in log_frames(u, F, config.log_frequency):
+                    rows_frames.append(frame)
+                    rows_reward.append(m["episode_return"][j])
+                    ma = _nan_mean(np.asarray(rows_reward[-slm.MA_WINDOW:]))  # SLM-Lab's MA column
+                    for s in range(num_seeds):
+                        row = {"seed": config.seed + s, "frame": frame, "update": u,
+                               "opt_steps": u * algo.grad_steps_per_update,
+                               "total_reward": float(m["episode_return"][j, s]),
+                               "total_reward_ma": float(ma[s])}
+                        row.update({k: float(v[j, s]) for k, v in m.items() if k != "episode_return"})
+                        row.update({"wall_s": round(elapsed, 3), "fps": round(fps, 1)})
+                        new_rows.append(row)
             if csv:
                 csv.write(new_rows)
             if wb:
@@ -327,7 +338,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     from rlx.baseline import random_return
 
     r_rand = random_return(config.env, config.env_kwargs)
-    opt_steps = frames // F * algo.grad_steps_per_update
+    opt_steps = -(-frames // F) * algo.grad_steps_per_update  # the update each log point belongs to
     result = slm.trial_metrics(frames, total_reward, opt_steps, r_rand)
     trial = result["trial"]
     line = slm.format_trial_line(int(frames[-1]), trial)
