@@ -186,6 +186,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     there, and its metrics are computed over the log points reached.
     """
     t_start = time.perf_counter()
+    parallel.initialize(config.distributed)  # several machines: before anything touches a device
     enable_compilation_cache()
     module = algo_module(config.algo.name)
     algo = module.make_algo(config)
@@ -374,8 +375,7 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
                 url = hub.push(run_dir, config.hub.repo_id, repo_type=config.hub.repo_type)
                 progress.message(f"rlx: pushed the run folder to {url}")
             except Exception as err:  # the run is on disk; a failed upload can be retried with rlx.hub push
-                progress.message(f"rlx: hub push failed ({str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}); "
-                                 f"retry with: python -m rlx.hub push {run_dir} --repo {config.hub.repo_id}")
+                progress.message(f"rlx: {err}; retry with: python -m rlx.hub push {run_dir} --repo {config.hub.repo_id}")
     progress.message(f"rlx: {train_s:.1f}s training, {summary['train_fps']:,.0f} frames/s, wall {wall_s:.1f}s")
     print(line, flush=True)
     return TrialResult(run_dir if write else None, trial, result["sessions"], frames, total_reward,

@@ -282,6 +282,7 @@ def sweep(overrides: list[str], stream=None) -> dict:
     dims, opts = parse_space(spec, "sweep")
     base = compose_dict(rest)
     base_config = run_config_from_dict(base)  # the plain config must be valid on its own
+    parallel.initialize(base_config.distributed)  # several machines: before anything touches a device
     combos = combinations(dims, opts.get("samples", 0), base_config.seed)
     configs = []
     for combo in combos:
