@@ -145,8 +145,9 @@ def list_runs(repo_id: str | None = None, *, repo_type: str = "model", backend: 
 
 
 def pull(pattern: str, repo_id: str | None = None, *, dest: pathlib.Path = pathlib.Path("runs"),
-         repo_type: str = "model", backend: Backend | None = None) -> list[pathlib.Path]:
-    """Downloads every run whose name contains ``pattern`` (or matches it as a glob) into ``dest``."""
+         repo_type: str = "model", backend: Backend | None = None, force: bool = False) -> list[pathlib.Path]:
+    """Downloads every run whose name contains ``pattern`` (or matches it as a glob) into ``dest``;
+    a local folder of the same name is replaced only with ``force``."""
     repo_id = default_repo(repo_id)
     api = _backend(backend)
     runs = [r for r in list_runs(repo_id, repo_type=repo_type, backend=api)
@@ -154,6 +155,9 @@ def pull(pattern: str, repo_id: str | None = None, *, dest: pathlib.Path = pathl
     if not runs:
         raise HubError(f"no run in {repo_id} matches {pattern!r}")
     dest = pathlib.Path(dest)
+    clash = [r for r in runs if (dest / r).exists()]
+    if clash and not force:
+        raise HubError(f"{dest / clash[0]} exists; pass --force to replace it")
     dest.mkdir(parents=True, exist_ok=True)
     staging = dest / f".rlx-pull-{os.getpid()}"
     out = []
@@ -182,6 +186,7 @@ def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
     p_pull = sub.add_parser("pull", help="download the runs whose name contains PATTERN")
     p_pull.add_argument("pattern")
     p_pull.add_argument("--dest", default="runs")
+    p_pull.add_argument("--force", action="store_true", help="replace local run folders of the same name")
     p_list = sub.add_parser("list", help="list the runs in the repo")
     for p in (p_push, p_pull, p_list):
         p.add_argument("--repo", default=None, help="user/name (default: $RLX_HUB_REPO)")
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
                 print(name)
         else:
             for path in pull(args.pattern, args.repo, dest=pathlib.Path(args.dest), repo_type=args.repo_type,
-                             backend=backend):
+                             backend=backend, force=args.force):
                 print(f"pulled {path}")
     except HubError as err:
         print(f"rlx.hub: error: {err}", file=sys.stderr)

@@ -448,6 +448,8 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
         if p.is_file():
             assert b"hf_test_secret_token" not in p.read_bytes()
 
+    assert hub.main(["pull", "ppo_cut", "--repo", "alice/rlx-runs", "--dest", str(dest)], backend) == 2  # exists
+    assert "--force" in capsys.readouterr().err
     result = enjoy.enjoy(pulled, episodes=3)  # replay the pulled run
     assert len(result["returns"]) == 2 and np.isfinite(result["mean"])
     assert train.main([f"resume={pulled}"]) == 0  # and finish it
