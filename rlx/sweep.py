@@ -251,7 +251,7 @@ def format_table(rows: list[dict], keys: list[str]) -> str:
         vals = [str(r["rank"]), str(r["trial"])]
         vals += [f"{r['hparams'][k]:.4g}" if isinstance(r["hparams"][k], float) else str(r["hparams"][k]) for k in keys]
         vals += [f"{r['trial_metrics'][k]:.4g}" for k in cols[2 + len(keys):]]
-        vals[-1] += " (diverged)" if r["diverged"] else ""
+        vals[-1] += f" ({r['note']})" if r.get("note") else ""
         lines.append("| " + " | ".join(vals) + " |")
     return "\n".join(lines)
 
@@ -317,7 +317,8 @@ def sweep(overrides: list[str], stream=None) -> dict:
             results[i] = r
     keys = [d.key for d in dims]
     rows = [{"trial": i, "hparams": combos[i], "label": _label(combos[i]),
-             "trial_metrics": results[i]["trial"], "diverged": results[i]["diverged"]} for i in range(len(configs))]
+             "trial_metrics": results[i]["trial"], "diverged": results[i]["diverged"],
+             "note": "diverged" if results[i]["diverged"] else ""} for i in range(len(configs))]
     rows.sort(key=lambda r: (_rank_key(r["trial_metrics"]["total_reward_ma"]), r["trial"]))
     for rank, r in enumerate(rows, 1):
         r["rank"] = rank
