@@ -77,3 +77,45 @@ def test_monte_carlo_returns_restart_at_episode_boundaries():
     no = jnp.zeros(4, bool)
     out = discounted_returns(r, term, no, G)
     np.testing.assert_allclose(out, [1 + G, 1.0, 1 + G, 1.0], rtol=1e-6)
+
+
+# ---- on-policy family: Monte-Carlo returns with a truncation and a termination mid-rollout,
+# the complete-episode mask (REINFORCE), and the bootstrap choices at the rollout's end
+
+R6 = jnp.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+TERM6 = jnp.array([False, True, False, False, False, False])  # episode A ends (terminated) at t=1
+TRUNC6 = jnp.array([False, False, False, True, False, False])  # episode B cut by the time limit at t=3
+NV6 = jnp.array([9.0, 9.0, 9.0, 10.0, 9.0, 8.0])  # V(real next state); V(final obs of B) = 10
+
+
+def test_discounted_returns_pure_monte_carlo_with_truncation_and_termination():
+    out = discounted_returns(R6, TERM6, TRUNC6, G)
+    # no bootstrap anywhere: A = [1, 2], B = [3, 4] (truncated, no value), C = [5, 6] (unfinished)
+    want = [1 + G * 2, 2, 3 + G * 4, 4, 5 + G * 6, 6]
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+def test_discounted_returns_bootstrap_at_truncation_and_rollout_end():
+    out = discounted_returns(R6, TERM6, TRUNC6, G, bootstrap=NV6)
+    # A terminated: NV6[1] ignored; B truncated: + G * 10; C at the rollout's end: + G * 8
+    want = [1 + G * 2, 2, 3 + G * (4 + G * 10), 4 + G * 10, 5 + G * (6 + G * 8), 6 + G * 8]
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+    # a bootstrap only at truncations (REINFORCE with a baseline, "mask"/"cut"): C gets none
+    only_trunc = jnp.where(TRUNC6, NV6, 0.0)
+    out = discounted_returns(R6, TERM6, TRUNC6, G, bootstrap=only_trunc)
+    np.testing.assert_allclose(out[4:], [5 + G * 6, 6], rtol=1e-6)
+    np.testing.assert_allclose(out[2:4], want[2:4], rtol=1e-6)
+
+
+def test_complete_episode_mask_drops_the_unfinished_tail():
+    from rlx.algos.returns import complete_episode_mask
+
+    np.testing.assert_array_equal(complete_episode_mask(TERM6, TRUNC6), [1, 1, 1, 1, 0, 0])
+    # batched (T, N): each env column on its own; an env with no episode end is all zero
+    term = jnp.stack([TERM6, jnp.zeros(6, bool), jnp.zeros(6, bool).at[5].set(True)], axis=1)
+    trunc = jnp.stack([TRUNC6, jnp.zeros(6, bool), jnp.zeros(6, bool)], axis=1)
+    mask = complete_episode_mask(term, trunc)
+    np.testing.assert_array_equal(mask[:, 0], [1, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(mask[:, 1], np.zeros(6))
+    np.testing.assert_array_equal(mask[:, 2], np.ones(6))
+    assert mask.dtype == jnp.float32
