@@ -18,12 +18,15 @@ import pathlib
 import sys
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
+if "DISPLAY" not in os.environ:  # headless: MuJoCo renders through EGL (read when mujoco is imported)
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
-from rlx import envs
-from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rlx import envs  # noqa: E402
+from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state  # noqa: E402
 
 USAGE = __doc__.strip().splitlines()[0].split(": ", 1)[1].strip("`.")
 OPTIONS = {"episodes": int, "seed": int, "deterministic": bool, "key": int, "checkpoint": str,
@@ -155,17 +158,38 @@ def _gymnax_renderer(base):
             genv.unwrapped.last_u = np.asarray(state.last_u, dtype=np.float64)
         return np.asarray(genv.render())
 
-    return render
+    return lambda states: [render(s) for s in states]
+
+
+def _mujoco_renderer(base):
+    """MuJoCo Playground envs draw a list of their states (``MjxEnv.render``, mujoco.Renderer; EGL
+    when headless); rlx's playground adapter keeps the playground state in ``state.env``."""
+    def render_all(states):
+        try:
+            return [np.asarray(f) for f in base.env.render([s.env for s in states], height=240, width=320)]
+        except Exception as err:  # no OpenGL (EGL / OSMesa) here
+            raise EnjoyError(f"video: MuJoCo cannot render here ({_first_line(err)}); try MUJOCO_GL=egl or osmesa") from None
+
+    return render_all
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:160] if text else type(err).__name__
 
 
 def renderer_for(env):
-    """``render(source_state) -> HxWx3 uint8``, or None when the env has no renderer.
+    """``render_all(list of source states) -> list of HxWx3 uint8 frames``, or None when the env has
+    no renderer here.
 
-    A source adapter may define ``render(state)`` (MuJoCo / playground / envpool adapters); gymnax
-    classic-control envs are drawn by gymnasium's renderer."""
+    A source adapter may define ``render(states) -> frames``; gymnax classic control is drawn by
+    gymnasium's renderer, MuJoCo Playground envs by their own ``render`` (mujoco.Renderer)."""
     base = env.unwrapped() if isinstance(env, envs.Wrapper) else env
     if callable(getattr(base, "render", None)):
         return base.render
+    inner = getattr(base, "env", None)
+    if callable(getattr(inner, "render", None)) and hasattr(inner, "mj_model"):
+        return _mujoco_renderer(base)
     from rlx.envs.gymnax_env import GymnaxEnv
 
     if isinstance(base, GymnaxEnv):
@@ -282,10 +306,10 @@ def enjoy(run_dir: pathlib.Path, episodes: int = 10, seed: int | None = None, de
         states, env = record_episode(algo, config, first, eval_keys[0], deterministic, min(max_steps, 1000))
         render = renderer_for(env)
         if render is None:
-            print(f"rlx.enjoy: no video: {config.env} has no renderer here "
-                  "(gymnax classic control needs rlx[video]; other sources need a render() in their adapter)", file=out)
+            print(f"rlx.enjoy: no video: {config.env} has no renderer here (gymnax classic control and MuJoCo "
+                  "Playground envs have one; other sources need render(states) in their adapter)", file=out)
         else:
-            frames = [render(s) for s in states]
+            frames = render(states)
             write_video(frames, path)
             result["video"] = str(path)
             print(f"video: {path} ({len(frames)} frames)", file=out)

@@ -254,6 +254,36 @@ def test_enjoy_writes_video(small_run, tmp_path, capsys):
     assert f"video: {path}" in capsys.readouterr().out
 
 
+def test_no_renderer_is_reported_not_raised():
+    from rlx.envs import Env
+
+    class Plain(Env):
+        name = "plain"
+
+    assert enjoy.renderer_for(Plain()) is None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_playground_episode_video(tmp_path):
+    """A MuJoCo Playground episode rendered by MuJoCo (EGL when headless) and written as mp4 and gif."""
+    pytest.importorskip("mujoco_playground")
+    from rlx import envs
+
+    if "playground" not in envs.SOURCES:
+        pytest.skip("no playground source")
+    config = load("env=playground:CartpoleBalance", "algo=ppo", "num_envs=2", "num_seeds=1")
+    algo = ppo.make_algo(config)
+    state = jax.jit(algo.init)(jax.random.key(0))
+    states, env = enjoy.record_episode(algo, config, state, jax.random.key(1), False, max_steps=12)
+    render = enjoy.renderer_for(env)
+    assert render is not None and len(states) == 12
+    frames = render(states)
+    assert frames[0].shape == (240, 320, 3) and frames[0].std() > 1.0
+    for name in ("ep.gif", "ep.mp4"):
+        assert enjoy.write_video(frames, tmp_path / name).stat().st_size > 1000
+
+
 # ---------------------------------------------------------------- plots
 
 
