@@ -193,6 +193,12 @@ def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
         p.add_argument("--repo-type", default="model", choices=("model", "dataset"))
     args = parser.parse_args(argv)
     try:
+        from huggingface_hub.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # its retry warnings; a failure still ends in our one line
+    except ImportError:
+        pass
+    try:
         if args.cmd == "push":
             for run in args.runs:
                 url = push(pathlib.Path(run), args.repo, repo_type=args.repo_type, backend=backend)
