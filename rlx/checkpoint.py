@@ -40,6 +40,26 @@ def _score_key(metrics) -> float:
     return score if score is not None and math.isfinite(score) else float("-inf")
 
 
+def _fill_empty(tree):
+    """orbax cannot save zero-size arrays (MJX's ``Data`` has some, e.g. ``act`` in a model without
+    activations): each is saved as a one-element placeholder and rebuilt from the restore target."""
+
+    def fill(x):
+        if getattr(x, "size", 1) != 0:
+            return x
+        if isinstance(x, jax.ShapeDtypeStruct):
+            return jax.ShapeDtypeStruct((1,), x.dtype)
+        return jax.numpy.zeros((1,), x.dtype)
+
+    return jax.tree.map(fill, tree)
+
+
+def _restore_empty(target, restored):
+    return jax.tree.map(
+        lambda t, r: jax.numpy.zeros(t.shape, t.dtype) if getattr(t, "size", 1) == 0 else r, target, restored
+    )
+
+
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0][:200] if text else type(err).__name__
@@ -77,7 +97,7 @@ class Checkpointer:
         host = {**host, "score": score if score is not None and math.isfinite(score) else None}
         self.manager.save(
             step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(state), host=ocp.args.JsonSave(host)),
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_fill_empty(state)), host=ocp.args.JsonSave(host)),
             metrics={"score": host["score"] if host["score"] is not None else float("-inf")},
             force=True,
         )
@@ -113,9 +133,10 @@ class Checkpointer:
     def restore(self, step: int, target: Any) -> tuple[Any, dict]:
         ocp = _ocp()
         out = self.manager.restore(
-            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target), host=ocp.args.JsonRestore())
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(_fill_empty(target)),
+                                          host=ocp.args.JsonRestore())
         )
-        return out.state, dict(out.host)
+        return _restore_empty(target, out.state), dict(out.host)
 
 
 def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:

@@ -80,6 +80,8 @@ def make_network(cfg, env):
         shared=cfg.shared,
         init_log_std=cfg.init_log_std,
         network=getattr(cfg, "network", "mlp"),
+        obs_key=getattr(cfg, "obs_key", None),
+        critic_obs_key=getattr(cfg, "critic_obs_key", None),
     )
     return net, dist
 

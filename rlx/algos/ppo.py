@@ -9,18 +9,21 @@ Defaults follow the PPO paper / CleanRL's ``ppo.py``; per-env tuned values live 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import optax
+from flax import struct
 
 from rlx.algos import common, pg
 from rlx.algos.returns import gae
 from rlx.algos.rollout import reset, rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
+from rlx.envs.wrappers import RunningMeanStd
 from rlx.nets import ACTIVATIONS, NETWORKS, make_dist
 
-HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm")
+HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm", "reward_scaling")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +33,10 @@ class Config:
     num_steps: int = field(128, check=positive, help="rollout length per env (SLM-Lab time_horizon)")
     num_epochs: int = field(4, check=positive)
     num_minibatches: int = field(4, check=positive)
+    num_unrolls: int = field(
+        1, check=positive,
+        help="rollouts of num_steps per update, GAE per unroll (Brax: batch_size x num_minibatches / num_envs)",
+    )
     network: str = field("mlp", check=choice(*NETWORKS), help="cnn: Nature CNN torso for frames")
     hidden: tuple[int, ...] = (64, 64)
     critic_hidden: tuple[int, ...] | None = None
@@ -43,6 +50,9 @@ class Config:
     lr_schedule: str = field("linear", check=choice("constant", "linear"))
     normalize_advantages: bool = True
     clip_value: bool = False
+    normalize_values: bool = field(False, help="critic learns value targets standardised by running statistics")
+    obs_key: str | None = field(None, help="dict observations: the entry the policy sees (default state)")
+    critic_obs_key: str | None = field(None, help="dict observations: the critic's entry, e.g. privileged_state")
     # traced hyperparameters (sweepable)
     lr: float = field(2.5e-4, check=positive)
     gamma: float = field(0.99, check=unit_interval)
@@ -51,6 +61,7 @@ class Config:
     vf_coef: float = field(0.5, check=non_negative)
     ent_coef: float = field(0.01, check=non_negative)
     max_grad_norm: float = field(0.5, check=positive)
+    reward_scaling: float = field(1.0, check=positive, help="rewards are multiplied by this for training (Brax)")
 
     def validate(self):
         for h in self.hidden:
@@ -59,7 +70,26 @@ class Config:
         return None
 
 
-TrainState = pg.TrainState
+@struct.dataclass
+class TrainState(pg.TrainState):
+    """pg's on-policy state plus the value-target statistics (None unless ``normalize_values``)."""
+
+    value_norm: Any = None
+
+
+def _denormalize(value, rms):
+    """The critic's output in return units (identity without value normalisation)."""
+    return value if rms is None else value * jnp.sqrt(rms.var + 1e-8) + rms.mean
+
+
+def _normalize(value, rms):
+    return value if rms is None else (value - rms.mean) / jnp.sqrt(rms.var + 1e-8)
+
+
+def _to_time_major(x, num_steps):
+    """``(unrolls, T, envs, ...)`` -> ``(T, unrolls * envs, ...)``: each unroll its own column."""
+    x = jnp.swapaxes(x, 0, 1)
+    return x.reshape((num_steps, -1) + x.shape[3:])
 _network = pg.make_network  # (module, distribution kind) from the config's network fields
 
 
@@ -99,10 +129,11 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     env = env or common.build_env(config, gamma=cfg.gamma)
     net, dist_kind = _network(cfg, env)
     num_envs = env.num_envs
-    batch_size = cfg.num_steps * num_envs
+    batch_size = cfg.num_steps * num_envs * cfg.num_unrolls
     if batch_size % cfg.num_minibatches:
         raise ConfigError(
-            f"algo.num_minibatches: must divide num_steps x num_envs = {batch_size}, got {cfg.num_minibatches}"
+            f"algo.num_minibatches: must divide num_steps x num_envs x num_unrolls = {batch_size}, "
+            f"got {cfg.num_minibatches}"
         )
     minibatch_size = batch_size // cfg.num_minibatches
     num_updates = common.num_updates_for(config.max_frame, batch_size)
@@ -121,7 +152,8 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         carry = reset(env, k_env)
         params = net.init(k_net, carry.obs)
         opt_state = optimizer(hp).init(params)
-        return TrainState(params, opt_state, carry, key, hp, jnp.zeros((), jnp.int32))
+        value_norm = RunningMeanStd.create(()) if cfg.normalize_values else None
+        return TrainState(params, opt_state, carry, key, hp, jnp.zeros((), jnp.int32), value_norm)
 
     dist_value = pg.make_dist_value(net, dist_kind, cfg.min_std)
 
@@ -129,19 +161,34 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         hp = state.hparams
         key, k_roll, k_train = jax.random.split(state.key, 3)
 
-        carry, traj = rollout(env, pg.sampler(dist_value, state.params), state.carry, k_roll, cfg.num_steps)
-        _, _, next_values = net.apply(state.params, traj.next_obs)
+        act = pg.sampler(dist_value, state.params)
+        if cfg.num_unrolls == 1:
+            carry, traj = rollout(env, act, state.carry, k_roll, cfg.num_steps)
+        else:
+            # Brax's PPO: many short unrolls per update, each bootstrapped at its own end
+            carry, traj = jax.lax.scan(
+                lambda c, k: rollout(env, act, c, k, cfg.num_steps),
+                state.carry, jax.random.split(k_roll, cfg.num_unrolls),
+            )
+            traj = jax.tree.map(lambda x: _to_time_major(x, cfg.num_steps), traj)
+        vn = state.value_norm
+        values = _denormalize(traj.extras["value"], vn)
+        next_values = _denormalize(net.apply(state.params, traj.next_obs)[2], vn)
         advantages, targets = gae(
-            traj.reward, traj.extras["value"], next_values, traj.terminated, traj.truncated,
+            traj.reward * hp["reward_scaling"], values, next_values, traj.terminated, traj.truncated,
             hp["gamma"], hp["gae_lambda"],
         )
+        if vn is not None:
+            # value-target normalisation (rl_games' normalize_value; van Hasselt et al. 2016 PopArt
+            # without the output preservation): the critic regresses standardised targets
+            vn = vn.update(targets.reshape(-1))
         batch = {
             "obs": traj.obs,
             "action": traj.action,
             "log_prob": traj.extras["log_prob"],
-            "value": traj.extras["value"],
+            "value": _normalize(values, vn),
             "advantage": advantages,
-            "target": targets,
+            "target": _normalize(targets, vn),
         }
         batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)
         tx = optimizer(hp)
@@ -176,7 +223,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         metrics = jax.tree.map(jnp.mean, aux)
         metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
         metrics.update(common.envs.episode_metrics(env, carry.env_state))
-        new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1)
+        new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1, vn)
         return new_state, metrics
 
     return common.Algo(init, update, batch_size,

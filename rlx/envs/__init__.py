@@ -74,6 +74,38 @@ def _envpool_factory(env_id: str, num_envs: int, **kwargs) -> Env:
 SOURCES["envpool"] = Source(_envpool_ids, _envpool_factory)
 
 
+def _playground_ids():
+    from rlx.envs.playground import playground_env_ids
+
+    return playground_env_ids()
+
+
+def _playground_factory(env_id: str, num_envs: int, **kwargs) -> Env:
+    """MuJoCo Playground (MJX): pure JAX, vectorised and auto-reset by rlx (rlx.envs.playground)."""
+    from rlx.envs.playground import PlaygroundEnv
+
+    return VecEnv(AutoReset(RescaleAction(PlaygroundEnv(env_id, **kwargs))), num_envs)
+
+
+SOURCES["playground"] = Source(_playground_ids, _playground_factory)
+
+
+def _mjx_ids():
+    from rlx.envs.mjx import mjx_env_ids
+
+    return mjx_env_ids()
+
+
+def _mjx_factory(env_id: str, num_envs: int, **kwargs) -> Env:
+    """The Gymnasium MuJoCo tasks on MJX (``mjx:Hopper-v5``): pure JAX, for many envs on a GPU."""
+    from rlx.envs.mjx import MjxEnv
+
+    return VecEnv(AutoReset(RescaleAction(MjxEnv(env_id, **kwargs))), num_envs)
+
+
+SOURCES["mjx"] = Source(_mjx_ids, _mjx_factory)
+
+
 def resolve(name: str) -> tuple[str, str]:
     """``(source, id)`` for a name, or ValueError naming what is allowed."""
     if ":" in name:

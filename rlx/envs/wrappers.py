@@ -221,10 +221,18 @@ class RunningMeanStd:
         return RunningMeanStd(mean, m2 / total, total)
 
 
+def _per_entry(fn, rms, obs):
+    """``fn(rms, obs)`` for an array observation, or per key for a dict observation."""
+    if isinstance(obs, dict):
+        return {k: fn(rms[k], obs[k]) for k in obs}
+    return fn(rms, obs)
+
+
 class NormalizeObs(Wrapper):
     """Observations standardised by running statistics, then clipped (gym's NormalizeObservation).
 
     ``frozen=True`` gives an evaluation copy that reads the statistics without updating them.
+    Dict observations (MuJoCo Playground's ``state`` / ``privileged_state``) keep statistics per entry.
     """
 
     stateful = True  # its state is Wrapped(inner, own)
@@ -234,18 +242,24 @@ class NormalizeObs(Wrapper):
         self.clip, self.eps, self.frozen = float(clip), float(eps), frozen
 
     def _normalize(self, rms, obs):
-        return jnp.clip((obs - rms.mean) / jnp.sqrt(rms.var + self.eps), -self.clip, self.clip)
+        return _per_entry(
+            lambda r, o: jnp.clip((o - r.mean) / jnp.sqrt(r.var + self.eps), -self.clip, self.clip), rms, obs
+        )
 
     def reset(self, key):
         state, obs = self.env.reset(key)
-        rms = RunningMeanStd.create(self.observation_space.shape)
+        space = self.observation_space
+        if isinstance(space, dict):
+            rms = {k: RunningMeanStd.create(s.shape) for k, s in space.items()}
+        else:
+            rms = RunningMeanStd.create(space.shape)
         if not self.frozen:
-            rms = rms.update(obs)
+            rms = _per_entry(lambda r, o: r.update(o), rms, obs)
         return Wrapped(state, rms), self._normalize(rms, obs)
 
     def step(self, state, action, key):
         out = self.env.step(state.inner, action, key)
-        rms = state.own if self.frozen else state.own.update(out.obs)
+        rms = state.own if self.frozen else _per_entry(lambda r, o: r.update(o), state.own, out.obs)
         info = dict(out.info)
         if "final_obs" in info:
             info["final_obs"] = self._normalize(rms, info["final_obs"])

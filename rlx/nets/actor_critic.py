@@ -33,6 +33,11 @@ class ActorCritic(nn.Module):
     init_log_std: float = 0.0
     policy_gain: float = 0.01
     network: str = "mlp"  # "cnn": the Nature CNN torso for image observations (hidden ignored)
+    # dict observations (MuJoCo Playground): the entry the actor sees and the one the critic sees;
+    # a critic on "privileged_state" is the asymmetric actor-critic of playground's official
+    # configs (Pinto et al. 2018). None on a dict means "state"; array observations ignore both.
+    obs_key: str | None = None
+    critic_obs_key: str | None = None
 
     def _torso(self, hidden, name):
         if self.network == "cnn":
@@ -42,12 +47,16 @@ class ActorCritic(nn.Module):
     @nn.compact
     def __call__(self, obs):
         out = action_head_size(self.dist, self.action_dim)
+        actor_obs = critic_obs = obs
+        if isinstance(obs, dict):
+            actor_obs = obs[self.obs_key or "state"]
+            critic_obs = obs[self.critic_obs_key or self.obs_key or "state"]
         if self.shared:
-            torso = self._torso(self.hidden, "torso")(obs)
+            torso = self._torso(self.hidden, "torso")(actor_obs)
             actor_x = critic_x = torso
         else:
-            actor_x = self._torso(self.hidden, "actor")(obs)
-            critic_x = self._torso(self.critic_hidden or self.hidden, "critic")(obs)
+            actor_x = self._torso(self.hidden, "actor")(actor_obs)
+            critic_x = self._torso(self.critic_hidden or self.hidden, "critic")(critic_obs)
         head = dense(out, self.policy_gain)(actor_x)
         value = dense(1, 1.0)(critic_x)[..., 0]
         log_std = None
