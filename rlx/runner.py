@@ -257,6 +257,10 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
         from rlx.checkpoint import Checkpointer
 
         ckpt = Checkpointer(run_dir, config.checkpoint.max_to_keep)
+        state_gb = sum(x.nbytes for x in jax.tree.leaves(state) if hasattr(x, "nbytes")) / 2**30
+        if state_gb > 0.5:  # e.g. a large replay buffer: every save writes all of it
+            progress.message(f"rlx: each checkpoint writes {state_gb:.1f} GiB (every {config.checkpoint.every_chunks} "
+                             "chunk(s)); raise checkpoint.every_chunks or set checkpoint.enabled=false to write less")
     hub_push = _best_pusher(config, run_dir, progress) if write and config.hub.repo_id and config.hub.push_best else None
     wb = None
     if write and config.logger.wandb:

@@ -26,7 +26,12 @@ class WandbLogger:
         if "WANDB_MODE" not in os.environ and not os.environ.get("WANDB_API_KEY"):
             os.environ["WANDB_MODE"] = "offline"
         run_dir = pathlib.Path(run_dir)
+        id_file = run_dir / "wandb" / "rlx_run_id"
+        # a resumed run continues the same wandb run (steps it already has are skipped by wandb)
+        run_id = id_file.read_text().strip() if resume and id_file.is_file() else None
         self.run = wandb.init(
+            id=run_id,
+            resume="allow" if run_id else None,
             project=config.logger.wandb_project,
             name=run_dir.name,
             dir=str(run_dir),
@@ -36,6 +41,8 @@ class WandbLogger:
             reinit="finish_previous",
             settings=wandb.Settings(init_timeout=60, silent=True, console="off"),
         )
+        id_file.parent.mkdir(parents=True, exist_ok=True)
+        id_file.write_text(self.run.id)
 
     def log_rows(self, rows: list[dict]):
         """metrics.csv rows (one per seed per log point) -> one wandb step per log point."""

@@ -494,6 +494,7 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
     assert {f.split("/")[2] for f in remote} == local_steps
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_run_with_hub_repo_pushes_best_checkpoints_and_the_folder(hub_server, tmp_path, monkeypatch):
     """``hub.repo_id`` + ``hub.push_best``: each new best checkpoint goes up during the run, the whole
