@@ -152,4 +152,8 @@ def load(*overrides: str, bench: str | None = None, algo: str | None = None) -> 
         ovs.insert(0, f"+bench={bench}")
     if algo:
         ovs.insert(0, f"algo={algo}")
-    return run_config_from_dict(compose_dict(ovs))
+    data = compose_dict(ovs)
+    from rlx import parallel
+
+    parallel.initialize_from(data)  # distributed.enabled: jax.distributed first, before validation imports envs
+    return run_config_from_dict(data)

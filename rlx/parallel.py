@@ -45,6 +45,14 @@ def initialize(cfg) -> bool:
     return True
 
 
+def initialize_from(data: dict) -> bool:
+    """``initialize`` from a composed config mapping, before it is validated: validation imports env
+    packages (gymnax builds arrays at import), which starts jax's backend."""
+    from rlx.config import DistributedConfig, from_dict
+
+    return initialize(from_dict(DistributedConfig, (data or {}).get("distributed") or {}, "distributed"))
+
+
 def is_main_process() -> bool:
     return jax.process_index() == 0
 

@@ -36,7 +36,7 @@ import sys
 import time
 
 from rlx.config import ConfigError, run_config_from_dict
-from rlx.sweep import _label, apply, format_table, parse_space, write_bench_yaml
+from rlx.sweep import _label, apply, cli, format_table, parse_space, write_bench_yaml
 
 SEARCH_OPTIONS = ("samples", "grace_frames", "reduction_factor", "max_concurrent", "cpus_per_trial",
                   "gpus_per_trial", "address", "num_cpus")
@@ -82,6 +82,8 @@ def search(overrides: list[str], stream=None) -> dict:
     rest = [d for d in TRIAL_DEFAULTS if not any(o.lstrip("+").startswith(d.split("=")[0] + "=") for o in rest)] + rest
     base = compose_dict(rest)
     base_config = run_config_from_dict(base)
+    if base_config.distributed.enabled:
+        raise ConfigError("distributed.enabled: a search spreads trials with Ray (search.address), not jax.distributed")
     samples = int(opts.get("samples", 0)) or 1
     max_t = base_config.max_frame
     grace = int(opts.get("grace_frames", 0)) or max(1, max_t // 8)
@@ -171,15 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0
-    try:
-        search(argv)
-    except ConfigError as err:
-        print(f"rlx: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("rlx: search interrupted; finished trials keep their run folders", file=sys.stderr)
-        return 130
-    return 0
+    return cli(search, argv, "search interrupted; finished trials keep their run folders")
 
 
 if __name__ == "__main__":

@@ -281,8 +281,8 @@ def sweep(overrides: list[str], stream=None) -> dict:
     rest, spec = split_prefixed(overrides, "sweep")
     dims, opts = parse_space(spec, "sweep")
     base = compose_dict(rest)
+    parallel.initialize_from(base)  # several machines: before anything touches a device
     base_config = run_config_from_dict(base)  # the plain config must be valid on its own
-    parallel.initialize(base_config.distributed)  # several machines: before anything touches a device
     combos = combinations(dims, opts.get("samples", 0), base_config.seed)
     configs = []
     for combo in combos:
@@ -376,13 +376,18 @@ def sweep(overrides: list[str], stream=None) -> dict:
     return summary
 
 
-def main(argv: list[str]) -> int:
+def cli(fn, argv: list[str], interrupted: str) -> int:
+    """Runs ``fn(argv)``: a ``ConfigError`` is one line and exit 2, Ctrl-C exit 130."""
     try:
-        sweep(argv)
+        fn(argv)
     except ConfigError as err:
         print(f"rlx: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rlx: sweep interrupted; trials/*/metrics.csv keep every finished log point", file=sys.stderr)
+        print(f"rlx: {interrupted}", file=sys.stderr)
         return 130
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return cli(sweep, argv, "sweep interrupted; trials/*/metrics.csv keep every finished log point")

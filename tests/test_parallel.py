@@ -61,3 +61,59 @@ def test_four_forced_devices_give_the_single_device_trial_metrics(tmp_path):
     # the on_chunk hook saw every chunk with the trial score so far
     assert [c[0] for c in single["chunks"]] == [512, 1024, 1536, 2048]
     assert single["chunks"][-1][1] == pytest.approx(single["trial"]["total_reward_ma"], rel=1e-6)
+
+
+MULTIHOST = textwrap.dedent("""
+    import json, sys
+    from rlx.cli_config import load
+    pid, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    cfg = load("+bench=classic/cartpole", "algo=ppo", "max_frame=2048", "num_seeds=4", "algo.num_steps=32",
+               "log_frequency=256", "logger.progress=false", "num_chunks=4", "distributed.enabled=true",
+               f"distributed.coordinator_address=127.0.0.1:{port}", "distributed.num_processes=2",
+               f"distributed.process_id={pid}", f"logger.out_dir={out}", "logger.name=multi")
+    import jax
+    from rlx import runner
+    r = runner.run(cfg)
+    print("RESULT " + json.dumps({"processes": jax.process_count(), "devices": len(jax.devices()), "trial": r.trial}))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_two_processes_through_jax_distributed_match_one_process(tmp_path):
+    """``distributed.*``: two processes (2 forced host devices each, loopback coordinator) train one
+    4-seed trial over the 4 global devices; process 0 writes the run folder."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    procs = [subprocess.Popen([sys.executable, "-c", MULTIHOST, str(i), port, str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    try:
+        outs = [p.communicate(timeout=360) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    results = []
+    for p, (stdout, stderr) in zip(procs, outs):
+        assert p.returncode == 0, stderr[-3000:]
+        results.append(json.loads(stdout.split("RESULT ", 1)[1]))
+    assert all(r["processes"] == 2 and r["devices"] == 4 for r in results)
+    assert results[0]["trial"] == results[1]["trial"]
+    single = runner_single()
+    for key, value in single.items():
+        assert results[0]["trial"][key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+    run = tmp_path / "multi"
+    assert (run / "trial_metrics.json").exists() and (run / "metrics.csv").exists()
+
+
+def runner_single():
+    """The same trial in one process on one device (this pytest process: no forced devices)."""
+    from rlx import runner
+    from rlx.cli_config import load
+
+    cfg = load("+bench=classic/cartpole", "algo=ppo", "max_frame=2048", "num_seeds=4", "algo.num_steps=32",
+               "log_frequency=256", "logger.progress=false", "num_chunks=4", "distributed.devices=1")
+    return runner.run(cfg, run_dir=False).trial
