@@ -62,7 +62,8 @@ def test_sum_tree_never_samples_zero_priority_slots_at_the_edges():
 def test_importance_weights_follow_schaul_formula():
     r = Replay(4, 4, prioritized=True, alpha=1.0, eps=0.0)
     s = r.add(r.init(ITEM), _items([0, 1, 2, 3]))
-    s = r.update_priorities(s, jnp.arange(4), jnp.array([1.0, 2.0, 3.0, 4.0]))
+    first = r.sample(s, jax.random.key(1))
+    s = r.update_priorities(s, first._replace(indices=jnp.arange(4)), jnp.array([1.0, 2.0, 3.0, 4.0]))
     beta = 0.5
     out = r.sample(s, jax.random.key(0), beta)
     prob = np.array([1.0, 2.0, 3.0, 4.0])[np.asarray(out.indices)] / 10.0

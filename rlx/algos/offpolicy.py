@@ -150,19 +150,22 @@ def make_offpolicy(
         return OffPolicyState(learner, replay.init(item), carry, key, hp, zero, zero)
 
     def learn_step(carry, key):
-        learner, rep, hp, beta, step = carry
+        learner, rep, hp, beta, step, ready = carry
         k_sample, k_learn = jax.random.split(key)
         sample = replay.sample(rep, k_sample, beta)
 
         def grad(c, k):
             learner, step = c
-            learner, td_abs, metrics = learn(learner, sample, hp, k, step)
-            return (learner, step + 1), (td_abs, metrics)
+            new, td_abs, metrics = learn(learner, sample, hp, k, step)
+            # before warm-up ends nothing changes; masking (not lax.cond) keeps the replay out of a
+            # select under vmap, where cond would copy every seed's whole buffer each update
+            new = jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, learner)
+            return (new, step + ready.astype(step.dtype)), (td_abs, metrics)
 
         (learner, step), (td_abs, metrics) = jax.lax.scan(
             grad, (learner, step), jax.random.split(k_learn, cfg.grads_per_batch))
-        rep = replay.update_priorities(rep, sample.indices, td_abs[-1])
-        return (learner, rep, hp, beta, step), metrics
+        rep = replay.update_priorities(rep, sample, td_abs[-1], mask=ready)
+        return (learner, rep, hp, beta, step, ready), metrics
 
     def update(state: OffPolicyState):
         hp = state.hparams
@@ -185,19 +188,11 @@ def make_offpolicy(
         # beta anneals linearly from per_beta to 1 over the run (Schaul et al. 2016, sec. 3.4)
         beta = hp["per_beta"] + (1.0 - hp["per_beta"]) * jnp.minimum(frame / total_frames, 1.0)
 
-        def train(args):
-            learner, rep, step = args
-            (learner, rep, _, _, step), metrics = jax.lax.scan(
-                learn_step, (learner, rep, hp, beta, step), jax.random.split(k_learn, cfg.batches_per_update))
-            return (learner, rep, step), jax.tree.map(jnp.mean, metrics)
-
-        metric_shape = jax.eval_shape(lambda a: train(a)[1], (state.learner, rep, state.grad_steps))
-
-        def skip(args):
-            return args, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shape)
-
         ready = (state.update_count + 1 >= warmup_updates) & replay.can_sample(rep)
-        (learner, rep, steps), metrics = jax.lax.cond(ready, train, skip, (state.learner, rep, state.grad_steps))
+        (learner, rep, _, _, steps, _), metrics = jax.lax.scan(
+            learn_step, (state.learner, rep, hp, beta, state.grad_steps, ready),
+            jax.random.split(k_learn, cfg.batches_per_update))
+        metrics = jax.tree.map(lambda m: jnp.where(ready, jnp.mean(m), 0.0).astype(m.dtype), metrics)
         metrics = dict(metrics)
         metrics["learning"] = ready.astype(jnp.float32)
         metrics.update(envs.episode_metrics(env, carry.env_state))

@@ -8,6 +8,10 @@ disagree with their leaves, and a descent can end on a zero-priority (empty) slo
 flashbax #52). Ours recomputes every touched parent as the sum of its two children (no drift) and
 its descent never enters a subtree whose sum is zero, so an empty slot is never sampled.
 
+Speed on CPU: the priority update is ordered after every read of the old tree (an optimisation
+barrier with the sample's IS weights); without it XLA copies the whole tree for each of the
+log2(capacity) level writes, which made PER about 5x slower than uniform replay under vmap.
+
 Sizes are static; ``alpha`` is fixed at construction, ``beta`` (the importance-sampling exponent,
 annealed towards 1 by the caller) is a traced argument of ``sample``.
 """
@@ -135,12 +139,17 @@ class Replay:
         w = (state.size.astype(jnp.float32) * prob) ** (-beta)
         return Sample(batch, slots, w / jnp.max(w))
 
-    def update_priorities(self, state: ReplayState, indices: jax.Array, td_abs: jax.Array) -> ReplayState:
+    def update_priorities(self, state: ReplayState, sample: Sample, td_abs: jax.Array, mask=True) -> ReplayState:
+        """New priorities ``(|td| + eps)^alpha`` for the sampled slots; ``mask=False`` keeps the old ones."""
         if not self.prioritized:
             return state
+        # every read of the old priorities (the sample's weights) happens before the in-place writes;
+        # without this ordering XLA copies the whole tree for each written level on every update
+        tree, _ = jax.lax.optimization_barrier((state.tree, sample.weights))
         p = (jnp.abs(td_abs) + self.eps) ** self.alpha  # p_i = |delta_i| + eps, stored as p_i^alpha
-        return state.replace(tree=tree_set(state.tree, indices, p),
-                             max_priority=jnp.maximum(state.max_priority, jnp.max(p)))
+        p = jnp.where(mask, p, tree[sample.indices + tree.shape[0] // 2])
+        return state.replace(tree=tree_set(tree, sample.indices, p),
+                             max_priority=jnp.maximum(state.max_priority, jnp.where(mask, jnp.max(p), 0.0)))
 
     def can_sample(self, state: ReplayState) -> jax.Array:
         return state.size >= self.batch_size

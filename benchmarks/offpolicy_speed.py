@@ -1,0 +1,76 @@
+"""Off-policy training frames/s on CartPole (DQN, DDQN+PER, discrete SAC) against SLM-Lab's published rates.
+
+Each algorithm runs with its CartPole bench settings (tuned replay ratio, networks, batch size) for
+``--frames`` frames per seed over the bench's seeds, all seeds vmapped in one program; frames/s is
+frames x seeds over the training time after compilation. SLM-Lab's rates (shared/reference/README.md):
+DQN 1k, DDQN+PER 8k, SAC < 100 frames/s. Writes the "Off-policy speed" section of BENCHMARKS.md.
+
+    python benchmarks/offpolicy_speed.py [--frames 50000] [--algos dqn ddqn_per sac] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+from mdtable import machine, today, write_section  # noqa: E402
+
+from rlx import runner  # noqa: E402
+from rlx.cli_config import load  # noqa: E402
+
+SLM_FPS = {"dqn": 1_000, "ddqn_per": 8_000, "sac": 100}  # SLM-Lab's CartPole rates (SAC: "<100")
+
+
+def measure(algo: str, frames: int, bench: str) -> dict:
+    cfg = load(f"+bench={bench}", f"algo={algo}", f"max_frame={frames}", "logger.progress=false")
+    with contextlib.redirect_stdout(io.StringIO()):
+        res = runner.run(cfg, run_dir=False)
+    done = int(res.frames[-1])
+    train_s = res.wall_s - res.compile_s
+    fps = done * cfg.num_seeds / train_s
+    a = cfg.algo
+    return {
+        "algo": algo, "frames": done, "seeds": cfg.num_seeds, "envs": cfg.num_envs, "fps": fps,
+        "per_seed": fps / cfg.num_seeds, "compile": res.compile_s, "train_s": train_s,
+        "ratio": a.batches_per_update * a.grads_per_batch / (a.num_steps * cfg.num_envs), "batch": a.batch_size,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", default="classic/cartpole")
+    parser.add_argument("--frames", type=int, default=50_000, help="frames per seed")
+    parser.add_argument("--algos", nargs="+", default=["dqn", "ddqn_per", "sac"])
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args(argv)
+    runner.enable_compilation_cache()
+    lines = []
+    for algo in args.algos:
+        r = measure(algo, args.frames, args.bench)
+        slm = SLM_FPS.get(algo)
+        speedup = f"{r['fps'] / slm:.0f}x" if slm else "n/a"
+        line = (
+            f"| `python benchmarks/offpolicy_speed.py --algos {algo} --frames {args.frames}` | {algo} | "
+            f"{r['frames']:,} x {r['seeds']} seeds x {r['envs']} envs | {r['ratio']:.2f} | {r['batch']} | "
+            f"{r['fps']:,.0f} | {r['per_seed']:,.0f} | {slm if slm else '-'}{' (<)' if algo == 'sac' else ''} | "
+            f"{speedup} | {r['compile']:.1f} | {today()} | {machine()}, shared machine |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    if not args.no_write:
+        body = (
+            "Training frames/s on CartPole-v1 with each algorithm's CartPole bench settings, after compile; "
+            "`all seeds` counts every seed's frames (the seeds train at once in one vmapped program). "
+            "Replay ratio = gradient steps per frame. SLM-Lab's rates are its published single-run figures.\n\n"
+            "| command | algo | frames | replay ratio | batch | frames/s (all seeds) | frames/s per seed "
+            "| SLM-Lab frames/s | all seeds / SLM-Lab | compile s | date | machine |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(lines)
+        )
+        write_section("offpolicy_speed", "Off-policy speed (CartPole)", body)
+
+
+if __name__ == "__main__":
+    main()
