@@ -10,7 +10,8 @@ The space (SLM-Lab's search-spec suffixes, ``slm_lab/spec/*``):
 
 - ``sweep.KEY=[a,b,c]`` (or Hydra's ``a,b,c``, or ``KEY__grid=[...]``): a grid axis;
 - ``sweep.KEY__choice=[a,b]``, ``sweep.KEY__uniform=[lo,hi]``, ``sweep.KEY__loguniform=[lo,hi]``:
-  sampled, ``sweep.samples=N`` times (crossed with the grid axes).
+  sampled, ``sweep.samples=N`` times (crossed with the grid axes), from numpy's generator seeded
+  with the config's ``seed`` (the same command samples the same combinations).
 
 Only an algorithm's traced hyperparameters (its ``HPARAMS``) share a program. Any other key
 (``algo.num_steps``, ``num_envs``, ``algo.hidden`` ...) changes shapes: the combinations are grouped
