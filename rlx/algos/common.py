@@ -80,8 +80,8 @@ def make_optimizer(
 
 def current_lr(opt_state, lr, schedule, total_steps):
     """The learning rate the next step will use (for logging)."""
-    counts = [s.count for s in jax.tree.leaves(opt_state, is_leaf=lambda x: hasattr(x, "count"))
-              if isinstance(s, optax.ScaleByScheduleState)]
+    is_schedule = lambda x: isinstance(x, optax.ScaleByScheduleState)  # noqa: E731
+    counts = [s.count for s in jax.tree.leaves(opt_state, is_leaf=is_schedule) if is_schedule(s)]
     if schedule != "linear" or not counts:
         return lr
     return lr * jnp.maximum(1.0 - counts[-1].astype(jnp.float32) / total_steps, 0.0)
