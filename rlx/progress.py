@@ -41,7 +41,9 @@ class Progress:
         frac = min(frames / max(self.total, 1), 1.0)
         width = 24
         bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        eta = (self.total - frames) / fps if fps > 0 else float("nan")
+        # from this line's own clock and per-seed frames: ``fps`` counts every seed's frames
+        elapsed = now - self.start
+        eta = elapsed * (self.total - frames) / frames if frames > 0 else float("nan")
         line = (
             f"[{bar}] {frac * 100:5.1f}% frame {frames:,}/{self.total:,} | {fps:,.0f} fps "
             f"| return {episode_return:.2f} | elapsed {_fmt_time(now - self.start)} "
