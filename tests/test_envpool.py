@@ -239,6 +239,10 @@ def test_stale_state_raises_a_clear_error():
     env.reset(jax.random.key(1))  # same batch shape: replaces the host pool
     with pytest.raises(Exception, match="closed by a later reset"):
         jax.block_until_ready(env.step(old, jnp.zeros(2, jnp.int32), jax.random.key(2)).obs)
+    # a state from another process (restored checkpoint) steps this process's latest pool
+    restored = old.replace(pool=jnp.int32(10**6))
+    out = env.step(restored, jnp.zeros(2, jnp.int32), jax.random.key(3))
+    assert np.isfinite(np.asarray(out.obs)).all() and int(out.state.steps) == 1
 
 
 def test_ale_alias_and_spaces():

@@ -25,7 +25,9 @@ Three things the bridge does that envpool alone does not:
 
 The env state on the JAX side is only a token (pool id, step count) that threads the callbacks in
 order; the simulator state lives on the host, so only the state of the latest ``reset`` of a given
-batch shape can be stepped.
+batch shape can be stepped. A state restored from a checkpoint (another process) steps that
+process's latest pool: the simulators start fresh episodes there (the first transition after a
+resume pairs the saved observation with a new episode; envpool cannot save simulator state).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from rlx.envs.spaces import Box, Discrete
 
 _POOL_IDS = itertools.count(1)
 _POOLS: dict[int, object] = {}  # pool id -> live envpool pool
+_CLOSED: set[int] = set()  # ids of pools replaced by a later reset
 _LOCK = threading.Lock()
 INT32_MAX = 2**31 - 1
 
@@ -155,6 +158,7 @@ class EnvpoolEnv(Env):
             old = self._pool_by_lead.get(lead)
             if old is not None and old in _POOLS:  # a state can only live on its latest pool
                 _POOLS.pop(old).close()
+                _CLOSED.add(old)
             _POOLS[pid] = pool
             self._pool_by_lead[lead] = pid
         shape = lead + (self._num_envs,)
@@ -168,13 +172,19 @@ class EnvpoolEnv(Env):
         pool_ids = np.asarray(pool_ids)
         lead = pool_ids.shape
         pid = int(pool_ids.reshape(-1)[0])
-        pool = _POOLS.get(pid)
-        if pool is None or not np.all(pool_ids == pid):
+        if pid in _CLOSED or not np.all(pool_ids == pid):
             raise RuntimeError(
                 f"envpool: this env state belongs to pool {pid}, which was closed by a later reset of "
-                "the same batch shape (envpool keeps the simulator state on the host, so only the "
-                "latest reset can be stepped)"
+                "the same batch shape: envpool keeps the simulator state on the host, so only the "
+                "latest reset's state can be stepped"
             )
+        pool = _POOLS.get(pid)
+        if pool is None:
+            # a state from another process (a restored checkpoint): continue on this process's
+            # latest pool of the same shape; its simulators start fresh episodes
+            pool = _POOLS.get(self._pool_by_lead.get(lead, -1))
+            if pool is None:
+                raise RuntimeError("envpool: step before reset (no pool of this batch shape)")
         total = math.prod(lead) * self._num_envs
         if pool.num_envs != total:
             raise RuntimeError(
@@ -256,3 +266,4 @@ def close_all():
     with _LOCK:
         for pid in list(_POOLS):
             _POOLS.pop(pid).close()
+            _CLOSED.add(pid)
