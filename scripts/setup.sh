@@ -8,22 +8,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-}"
+ok() { env "$@" -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] < (3, 14))' >/dev/null 2>&1; }
 find_python() {
+  # 3.12 first (what rlx is measured on), then 3.13; pyenv shims refuse unless a version is selected
   if [ -n "${RLX_PYTHON:-}" ]; then echo "$RLX_PYTHON"; return; fi
-  for cand in python3.13 python3.12 python3 python; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-      echo "$cand"; return
+  for minor in 12 13; do
+    if command -v "python3.$minor" >/dev/null 2>&1 && ok "python3.$minor"; then echo "python3.$minor"; return; fi
+    if command -v pyenv >/dev/null 2>&1; then
+      for v in $(pyenv versions --bare 2>/dev/null | grep -E "^3\.$minor(\.|$)" | sort -rV); do
+        if ok PYENV_VERSION="$v" pyenv exec python; then echo "PYENV_VERSION=$v pyenv exec python"; return; fi
+      done
     fi
   done
-  # pyenv shims refuse unless a version is selected
-  if command -v pyenv >/dev/null 2>&1; then
-    for v in $(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[2-9]' | sort -rV); do
-      if PYENV_VERSION="$v" pyenv exec python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
-        echo "PYENV_VERSION=$v pyenv exec python"; return
-      fi
-    done
-  fi
-  echo "rlx: no Python >= 3.12 found (set RLX_PYTHON)" >&2; exit 1
+  for cand in python3 python; do
+    if command -v "$cand" >/dev/null 2>&1 && ok "$cand"; then echo "$cand"; return; fi
+  done
+  echo "rlx: no Python 3.12 or 3.13 found (set RLX_PYTHON)" >&2; exit 1
 }
 PY=$(find_python)
 if [ ! -x .venv/bin/python ]; then
