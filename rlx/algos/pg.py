@@ -68,6 +68,20 @@ class TrainState:
     update_count: jax.Array
 
 
+def make_init(cfg, hparam_names, env, net, optimizer):
+    """``init(key, hparams=None) -> TrainState`` for a learner that is one network and its optimiser
+    (``optimizer(hp)`` builds it from the traced hyperparameters; defaults come from ``cfg``)."""
+
+    def init(key, hparams=None) -> TrainState:
+        hp = common.default_hparams(cfg, hparam_names) if hparams is None else hparams
+        key, k_net, k_env = jax.random.split(key, 3)
+        carry = reset(env, k_env)
+        params = net.init(k_net, carry.obs)
+        return TrainState(params, optimizer(hp).init(params), carry, key, hp, jnp.zeros((), jnp.int32))
+
+    return init
+
+
 def make_network(cfg, env):
     """``(ActorCritic module, distribution kind)`` for the env's action space."""
     dist = common.resolve_dist(cfg.dist, env.action_space)
@@ -203,12 +217,7 @@ def make_onpolicy_algo(config: RunConfig, env, hparam_names, targets_fn: Targets
     def optimizer(hp):
         return make_actor_critic_optimizer(cfg, hp, num_updates)
 
-    def init(key, hparams=None) -> TrainState:
-        hp = common.default_hparams(cfg, hparam_names) if hparams is None else hparams
-        key, k_net, k_env = jax.random.split(key, 3)
-        carry = reset(env, k_env)
-        params = net.init(k_net, carry.obs)
-        return TrainState(params, optimizer(hp).init(params), carry, key, hp, jnp.zeros((), jnp.int32))
+    init = make_init(cfg, hparam_names, env, net, optimizer)
 
     def update(state: TrainState):
         hp = state.hparams

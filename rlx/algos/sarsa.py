@@ -13,6 +13,7 @@ Defaults follow SLM-Lab's ``sarsa_boltzmann_cartpole`` spec (``benchmark_arc/sar
 from __future__ import annotations
 
 import dataclasses
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -20,8 +21,9 @@ import optax
 from rlx import envs
 from rlx.algos import common
 from rlx.algos import explore as exploration
+from rlx.algos import pg
 from rlx.algos.pg import TrainState  # the same fields as every on-policy learner
-from rlx.algos.rollout import reset, rollout
+from rlx.algos.rollout import rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, positive, unit_interval
 from rlx.nets import ACTIVATIONS, QNetwork
 
@@ -97,12 +99,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         return exploration.schedule(cfg.explore_schedule, hp["explore_start"], hp["explore_end"],
                                 hp["explore_start_step"], hp["explore_end_step"], frames)
 
-    def init(key, hparams=None) -> TrainState:
-        hp = common.default_hparams(cfg, HPARAMS) if hparams is None else hparams
-        key, k_net, k_env = jax.random.split(key, 3)
-        carry = reset(env, k_env)
-        params = net.init(k_net, carry.obs)
-        return TrainState(params, optimizer(hp).init(params), carry, key, hp, jnp.zeros((), jnp.int32))
+    init = pg.make_init(cfg, HPARAMS, env, net, optimizer)
 
     def q_loss(params, obs, action, target):
         q = jnp.take_along_axis(net.apply(params, obs), action[..., None], axis=-1)[..., 0]
