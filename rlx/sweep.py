@@ -177,7 +177,9 @@ def _run_group(configs: list[RunConfig], trial_dirs: list, progress) -> list[dic
     T, S = len(configs), base.num_seeds
     F = algo.frames_per_update
     num_updates, chunk_len, num_chunks, is_log = runner.chunk_plan(base, algo)
-    names = traced_keys(base)
+    # every traced hyperparameter goes in the batch; those outside traced_keys (gamma under reward
+    # normalisation) are equal within a group, since the group is keyed on them
+    names = module.HPARAMS
     keys = jnp.tile(jax.random.split(jax.random.key(base.seed), S), T)  # trial-major: seed s at t * S + s
     sharding = parallel.seed_sharding(T * S, base.distributed.devices)
     progress.message(f"rlx: sweep group of {T} trials x {S} seeds on {parallel.describe(sharding)} | "
