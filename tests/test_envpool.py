@@ -306,3 +306,18 @@ def test_ppo_learns_lunar_lander(bench):
     res = runner.run(cfg, run_dir=False)
     last = res.total_reward[:, -1]
     assert np.all(last > -60.0) and last.mean() > 0.0, last
+
+
+def test_every_envpool_bench_config_builds():
+    """Each box2d / mujoco / atari bench composes, validates and builds its env stack (no training)."""
+    from rlx.algos import common
+    from rlx.cli_config import available, load
+
+    benches = [b for b in available("bench") if b.split("/")[0] in ("box2d", "mujoco", "atari")]
+    assert len(benches) >= 14
+    for bench in benches:
+        cfg = load(f"+bench={bench}", "algo=ppo")
+        env = common.build_env(cfg, gamma=cfg.algo.gamma)
+        assert env.num_envs == cfg.num_envs and cfg.env.startswith("envpool:"), bench
+        if bench.startswith("atari"):
+            assert env.observation_space.dtype == "uint8" and cfg.algo.network == "cnn"
