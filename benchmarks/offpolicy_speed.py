@@ -51,11 +51,13 @@ def main(argv=None):
     for algo in args.algos:
         r = measure(algo, args.frames, args.bench)
         slm = SLM_FPS.get(algo)
-        speedup = f"{r['fps'] / slm:.0f}x" if slm else "n/a"
+        ratio = r["fps"] / slm if slm else None
+        speedup = "n/a" if ratio is None else (f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x")
+        slm_txt = "-" if not slm else (f"<{slm}" if algo == "sac" else f"{slm:,}")
         line = (
             f"| `python benchmarks/offpolicy_speed.py --algos {algo} --frames {args.frames}` | {algo} | "
             f"{r['frames']:,} x {r['seeds']} seeds x {r['envs']} envs | {r['ratio']:.2f} | {r['batch']} | "
-            f"{r['fps']:,.0f} | {r['per_seed']:,.0f} | {slm if slm else '-'}{' (<)' if algo == 'sac' else ''} | "
+            f"{r['fps']:,.0f} | {r['per_seed']:,.0f} | {slm_txt} | "
             f"{speedup} | {r['compile']:.1f} | {today()} | {machine()}, shared machine |"
         )
         print(line, flush=True)
