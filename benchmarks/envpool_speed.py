@@ -93,9 +93,10 @@ def train_fps(cfg, updates: int) -> tuple[float, float]:
     return frames / (time.perf_counter() - t0), compile_s
 
 
-def measure(bench: str) -> str:
-    cfg = load(f"+bench={bench}", "algo=ppo", "logger.progress=false")
-    updates = UPDATES.get(bench, 2)
+def measure(bench: str, seeds: int | None = None, updates: int | None = None) -> str:
+    extra = [f"num_seeds={seeds}"] if seeds else []
+    cfg = load(f"+bench={bench}", "algo=ppo", "logger.progress=false", *extra)
+    updates = updates or UPDATES.get(bench, 2)
     tr_fps, compile_s = train_fps(cfg, updates)
     env_id = cfg.env.split(":", 1)[-1]
     steps = max(200, min(2000, int(50_000 / (cfg.num_envs * cfg.num_seeds))))
@@ -108,12 +109,14 @@ def measure(bench: str) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--benches", nargs="+", default=["box2d/lunar", "mujoco/hopper", "atari/pong"])
+    parser.add_argument("--seeds", type=int, help="override the benches' num_seeds (CPU: Atari's CNN is slow)")
+    parser.add_argument("--updates", type=int, help="PPO updates timed (default: per bench)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
     runner.enable_compilation_cache()
     lines = []
     for bench in args.benches:
-        lines.append(measure(bench))
+        lines.append(measure(bench, args.seeds, args.updates))
         print(lines[-1], flush=True)
     if not args.no_write:
         body = (
