@@ -346,15 +346,16 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     opt_steps = -(-frames // F) * algo.grad_steps_per_update  # the update each log point belongs to
     result = slm.trial_metrics(frames, total_reward, opt_steps, r_rand)
     trial = result["trial"]
-    line = slm.format_trial_line(int(frames[-1]), trial)
+    frames_trained = done_updates * F  # may pass the last log point (log points sit on log_frequency multiples)
+    line = slm.format_trial_line(frames_trained, trial)
     summary = {
         "env": config.env, "algo": config.algo.name, "bench": config.bench,
-        "frames_per_seed": int(frames[-1]), "num_seeds": num_seeds, "num_envs": algo.env.num_envs,
+        "frames_per_seed": frames_trained, "num_seeds": num_seeds, "num_envs": algo.env.num_envs,
         "random_return": r_rand,
         "trial": trial,
         "sessions": [{"seed": config.seed + i, **s} for i, s in enumerate(result["sessions"])],
         "wall_s": wall_s, "compile_s": compile_s, "train_s": train_s, "checkpoint_s": ckpt_s,
-        "train_fps": float(frames[-1] * num_seeds / train_s),
+        "train_fps": float(frames_trained * num_seeds / train_s),
         "stopped_early": stopped,
         "versions": versions(),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
