@@ -8,9 +8,8 @@ Convolutions on CPU run as one matrix product over patches (``conv_impl="auto"``
 convolution gradients are very slow inside a loop body (PPO's epoch / minibatch ``lax.scan``): a
 Nature-CNN forward+backward over 256-frame minibatches inside ``lax.map`` ran at 11 frames/s on a
 2-core CPU against 728 frames/s as patches @ kernel (``benchmarks/cnn_speed.py``; BENCHMARKS.md,
-"Atari on CPU"), and ``vmap``
-over seeds turns ``lax.conv`` into a grouped convolution (slower still) where a matrix product just
-gains a batch axis. The patches come from a space-to-depth reshape (no gather), and the kernel is
+"Atari on CPU"), and ``vmap`` over seeds turns ``lax.conv`` into a grouped convolution (slower
+still) where a matrix product just gains a batch axis. The patches come from a space-to-depth reshape (no gather), and the kernel is
 the same ``(kh, kw, in, out)`` parameter as ``flax.linen.Conv``'s, so both paths share parameters.
 """
 
