@@ -282,7 +282,8 @@ def test_ppo_cnn_on_atari_frames():
     cfg = dataclasses.replace(cfg, wrappers=dataclasses.replace(cfg.wrappers, episodic_life=True, sign_reward=True),
                               env_kwargs={"repeat_action_probability": 0.25})
     algo = ppo.make_algo(cfg)
-    state = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.key(0), 2))
+    keys = jax.random.split(jax.random.key(0), 2)
+    state = jax.jit(jax.vmap(algo.init))(keys)
     assert state.carry.obs.dtype == jnp.uint8 and state.carry.obs.shape == (2, 2, 4, 84, 84)
     run = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=2)))
     state, m = run(state)
@@ -290,6 +291,12 @@ def test_ppo_cnn_on_atari_frames():
     assert state.carry.obs.dtype == jnp.uint8
     kernel = state.params["params"]["torso"]["Conv_0"]["kernel"]
     assert kernel.shape == (2, 8, 8, 4, 32)  # per seed: 8x8 filters over 4 stacked frames
+    # a seed's run does not depend on the seeds beside it (the CPU convolution is a matmul with a
+    # seed axis under vmap, not a grouped convolution): seed 0 of 2 is the 1-seed run
+    one, m1 = run(jax.jit(jax.vmap(algo.init))(keys[:1]))
+    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(one.params)):
+        np.testing.assert_allclose(np.asarray(a[0]), np.asarray(b[0]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(m["loss"][0]), np.asarray(m1["loss"][0]), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow

@@ -64,3 +64,38 @@ def test_actor_critic_shapes_and_small_policy_init():
     assert head.shape == (5, 2) and log_std.shape == (2,)
     np.testing.assert_allclose(log_std, [-0.5, -0.5])
     assert "torso" in p["params"] and "actor" not in p["params"]
+
+
+def test_patch_conv_matches_lax_conv_values_and_gradients():
+    """The CPU convolution (space-to-depth patches @ kernel) is the VALID lax.conv it replaces, for
+    each Nature-CNN layer shape (and an input size the stride does not divide), gradients included."""
+    from rlx.nets.cnn import conv_patches, patch_kernel
+
+    def ref(x, k, s):
+        return jax.lax.conv_general_dilated(x, k, (s, s), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+    def mm(x, k, s):
+        return conv_patches(x, k.shape[0], s) @ patch_kernel(k, s)
+
+    for i, (h, c, f, k, s) in enumerate([(84, 4, 8, 8, 4), (20, 6, 5, 4, 2), (9, 3, 4, 3, 1), (87, 2, 3, 8, 4)]):
+        x = jax.random.normal(jax.random.key(i), (2, h, h, c))
+        kern = jax.random.normal(jax.random.key(10 + i), (k, k, c, f))
+        np.testing.assert_allclose(mm(x, kern, s), ref(x, kern, s), rtol=1e-4, atol=1e-4)
+        g_mm = jax.grad(lambda x, w: jnp.sum(jnp.sin(mm(x, w, s))), (0, 1))(x, kern)
+        g_ref = jax.grad(lambda x, w: jnp.sum(jnp.sin(ref(x, w, s))), (0, 1))(x, kern)
+        for a, b in zip(g_mm, g_ref):  # float32 sums in another order: error relative to the scale
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(jnp.abs(b).max()))
+
+
+def test_nature_cnn_conv_impls_share_parameters_and_outputs():
+    from rlx.nets import NatureCNN
+
+    obs = jax.random.randint(jax.random.key(0), (3, 4, 84, 84), 0, 256).astype(jnp.uint8)
+    params = NatureCNN(conv_impl="xla").init(jax.random.key(1), obs)
+    assert params["params"]["Conv_0"]["kernel"].shape == (8, 8, 4, 32)  # flax.linen.Conv's layout
+    same = NatureCNN(conv_impl="matmul").init(jax.random.key(1), obs)
+    jax.tree.map(np.testing.assert_array_equal, params, same)
+    y_xla = NatureCNN(conv_impl="xla").apply(params, obs)
+    y_mm = NatureCNN(conv_impl="matmul").apply(params, obs)
+    assert y_mm.shape == (3, 512) and y_mm.dtype == jnp.float32
+    np.testing.assert_allclose(y_mm, y_xla, rtol=1e-4, atol=1e-5)
