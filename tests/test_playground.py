@@ -44,9 +44,10 @@ def _one_update(cfg):
     m = jax.device_get(m)
     assert np.all(np.isfinite(m["loss"])), m
     assert np.all(np.isfinite(m["value_loss"]))
-    # each seed its own run
-    first = jax.tree.leaves(state.params)[0]
-    assert not np.allclose(first[0], first[1])
+    # each seed its own run: its own initial weights (one leaf can agree, e.g. a bias after one Adam
+    # step of +-lr on a sparse-reward env, so compare all parameters)
+    flat = np.concatenate([np.reshape(leaf, (leaf.shape[0], -1)) for leaf in jax.tree.leaves(state.params)], axis=1)
+    assert not np.allclose(flat[0], flat[1])
     return algo, state, m
 
 
