@@ -75,6 +75,8 @@ class Conv(nn.Module):
         kernel = self.param("kernel", self.kernel_init, (self.kernel, self.kernel, c, self.features), jnp.float32)
         bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
         impl = self.impl
+        if impl not in CONV_IMPLS:
+            raise ValueError(f"conv_impl: must be one of {', '.join(CONV_IMPLS)}, got {impl!r}")
         if impl == "auto":
             impl = "matmul" if jax.default_backend() == "cpu" else "xla"
         if impl == "matmul":
