@@ -8,6 +8,7 @@ import pytest
 
 from rlx.algos import crossq, dqn, offpolicy, sac
 from rlx.cli_config import load
+from rlx.config import ConfigError
 from rlx.nets.batch_renorm import BatchRenorm
 
 
@@ -109,7 +110,9 @@ def _short_run(*overrides, updates=40):
 @pytest.mark.parametrize("overrides", [
     ("+bench=classic/cartpole", "algo=ddqn_per"),  # double + PER covers the dqn path too
     ("+bench=classic/pendulum", "algo=crossq"),  # continuous SAC parts + batch renorm
-    pytest.param(("+bench=classic/cartpole", "algo=dqn"), marks=pytest.mark.slow),
+    ("+bench=classic/cartpole", "algo=dqn", "algo.n_step=3", "algo.layer_norm=true"),  # n-step + LayerNorm
+    pytest.param(("+bench=classic/cartpole", "algo=dqn", "algo.n_step=1", "algo.layer_norm=false"),
+                 marks=pytest.mark.slow),
     pytest.param(("+bench=classic/cartpole", "algo=sac"), marks=pytest.mark.slow),
     pytest.param(("+bench=classic/pendulum", "algo=sac"), marks=pytest.mark.slow),
     pytest.param(("+bench=classic/acrobot", "algo=crossq"), marks=pytest.mark.slow),  # discrete CrossQ
@@ -123,3 +126,22 @@ def test_offpolicy_runs_and_learns_per_seed(overrides):
     assert int(state.replay.size[0]) == min(500, 40 * algo.frames_per_update)
     leaves = jax.tree.leaves(state.learner)
     assert any(not np.allclose(x[0], x[1]) for x in leaves if x.ndim)  # seeds differ
+
+
+def test_n_step_longer_than_the_buffer_is_a_config_error():
+    with pytest.raises(ConfigError, match="algo.n_step"):
+        _short_run("+bench=classic/cartpole", "algo=dqn", "algo.n_step=200", "algo.buffer_size=256", updates=1)
+
+
+def test_q_network_layer_norm_is_a_switch():
+    from rlx.nets import QNetwork
+
+    x = jnp.ones((3, 4))
+    plain = QNetwork(2, (8, 8)).init(jax.random.key(0), x)
+    normed_net = QNetwork(2, (8, 8), layer_norm=True)
+    normed = normed_net.init(jax.random.key(0), x)
+    assert "LayerNorm_0" not in str(jax.tree_util.tree_structure(plain))
+    assert "LayerNorm_0" in str(jax.tree_util.tree_structure(normed))
+    # the normalised torso's output does not grow with the input's scale
+    big = normed_net.apply(normed, 1000.0 * x)
+    np.testing.assert_allclose(big, normed_net.apply(normed, x), rtol=1e-3, atol=1e-3)

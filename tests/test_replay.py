@@ -92,3 +92,61 @@ def test_memory_estimate():
     item = {"obs": jnp.zeros(4), "action": jnp.zeros((), jnp.int32), "r": jnp.zeros(())}
     assert memory_bytes(item, 1000) == 1000 * (16 + 4 + 4)
     assert memory_bytes(item, 1000, prioritized=True) == 1000 * 24 + 2 * 1024 * 4
+
+
+def _n_step_reference(steps, start_t, env, n, gamma, written_t):
+    """Plain-loop n-step return for env ``env`` from time ``start_t``: (return, bootstrap obs, discount)."""
+    g, t = 0.0, start_t
+    for k in range(n):
+        r, term, trunc, nxt = steps[t][env]
+        g += gamma**k * r
+        last_step = k == n - 1 or term or trunc or t + 1 >= written_t
+        if last_step:
+            return g, nxt, 0.0 if term else gamma ** (k + 1)
+        t += 1
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_n_step_returns_match_a_plain_loop_across_envs_episode_ends_and_the_ring(prioritized):
+    """2 envs added time-major (as offpolicy does); terminations, truncations, the newest items and a
+    wrapped ring all cut the chain where a per-env loop over the same steps cuts it."""
+    num_envs, n, gamma, capacity = 2, 3, 0.9, 16
+    rng = np.random.default_rng(0)
+    item = {"obs": jnp.zeros(()), "next_obs": jnp.zeros(()), "reward": jnp.zeros(()),
+            "terminated": jnp.zeros(()), "truncated": jnp.zeros(())}
+    r = Replay(capacity, 4, prioritized=prioritized, n_step=n, stride=num_envs)
+    s = r.init(item)
+    steps = []  # steps[t][env] = (reward, terminated, truncated, next_obs)
+    for t in range(11):  # 22 items: the ring of 16 wraps
+        rew = rng.normal(size=num_envs).round(2)
+        term = (rng.random(num_envs) < 0.2).astype(np.float32)
+        trunc = ((rng.random(num_envs) < 0.2) & (term == 0)).astype(np.float32)
+        obs = 100.0 * t + np.arange(num_envs)
+        steps.append([(rew[e], term[e], trunc[e], obs[e] + 0.5) for e in range(num_envs)])
+        s = r.add(s, {"obs": jnp.asarray(obs, jnp.float32), "next_obs": jnp.asarray(obs + 0.5, jnp.float32),
+                      "reward": jnp.asarray(rew, jnp.float32), "terminated": jnp.asarray(term),
+                      "truncated": jnp.asarray(trunc)})
+    slots = jnp.arange(capacity)
+    batch, gammas = r._n_step_batch(s, slots, gamma)
+    checked = 0
+    for slot in range(capacity):
+        obs = float(batch["obs"][slot])
+        t, env = int(obs // 100), int(round(obs % 100))
+        g, nxt, disc = _n_step_reference(steps, t, env, n, gamma, written_t=len(steps))
+        np.testing.assert_allclose(float(batch["reward"][slot]), g, rtol=1e-5, atol=1e-6)
+        assert float(batch["next_obs"][slot]) == nxt
+        np.testing.assert_allclose(float(gammas[slot]) * (1.0 - float(batch["terminated"][slot])), disc, rtol=1e-6)
+        checked += 1
+    assert checked == capacity
+    # sample() hands the same chains out, with the per-item discounts
+    smp = r.sample(s, jax.random.key(3), 0.5, gamma)
+    full_batch = {k: np.asarray(v) for k, v in batch.items()}
+    idx = np.asarray(smp.indices)
+    np.testing.assert_allclose(np.asarray(smp.batch["reward"]), full_batch["reward"][idx], rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(smp.gamma), np.asarray(gammas)[idx], rtol=1e-6)
+
+
+def test_one_step_sample_discount_is_gamma():
+    r = Replay(8, 4)
+    s = r.add(r.init(ITEM), _items([1, 2, 3]))
+    np.testing.assert_allclose(np.asarray(r.sample(s, jax.random.key(0), 1.0, 0.97).gamma), 0.97)

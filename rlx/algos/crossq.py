@@ -61,7 +61,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
                 {"params": params, "batch_stats": learner.critic["batch_stats"]}, obs_cat, act_cat, True,
                 mutable=["batch_stats"])
             q = parts.pick(q_cat[:, :n], b["action"])
-            y = sac.soft_target(b["reward"], b["terminated"], hp["gamma"], q_cat[:, n:], out_next, alpha, discrete)
+            y = sac.soft_target(b["reward"], b["terminated"], sample.gamma, q_cat[:, n:], out_next, alpha, discrete)
             td = q - y[None]
             return jnp.mean(sample.weights[None] * td**2), (td, new_vars["batch_stats"], y)
 

@@ -35,6 +35,7 @@ class Config(offpolicy.ReplayConfig):
     # static structure
     hidden: tuple[int, ...] = (64, 64)
     activation: str = field("relu", check=choice(*ACTIVATIONS))
+    layer_norm: bool = field(False, help="LayerNorm in the Q-network's hidden layers (keeps TD from diverging)")
     double: bool = False
     loss: str = field("huber", check=choice("huber", "mse"))
     explore: str = field("epsilon_greedy", check=choice("epsilon_greedy", "boltzmann"))
@@ -78,7 +79,10 @@ def td_loss(q_taken, target, weights, kind: str, delta):
 
 
 def q_target(q_next_target, q_next_online, reward, terminated, gamma, double: bool):
-    """r + gamma (1 - terminated) Q_target(s', a*); a* by the online net when double (van Hasselt 2016)."""
+    """r + gamma (1 - terminated) Q_target(s', a*); a* by the online net when double (van Hasselt 2016).
+
+    For n-step samples ``reward`` is the discounted n-step sum and ``gamma`` (per item) gamma^steps.
+    """
     chooser = q_next_online if double else q_next_target
     a_star = jnp.argmax(chooser, axis=-1)
     q_next = jnp.take_along_axis(q_next_target, a_star[..., None], axis=-1)[..., 0]
@@ -98,7 +102,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     env = env or common.build_env(config, gamma=cfg.gamma)
     if not isinstance(env.action_space, Discrete):
         raise ConfigError(f"algo: {cfg.name} needs a discrete action space, got {env.action_space}")
-    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation)
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, layer_norm=cfg.layer_norm)
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def optimizer(hp):
@@ -127,7 +131,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             q_taken = jnp.take_along_axis(q, b["action"][:, None].astype(jnp.int32), axis=-1)[:, 0]
             q_next_target = net.apply(learner.target, b["next_obs"])
             target = jax.lax.stop_gradient(
-                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], hp["gamma"], cfg.double))
+                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], sample.gamma, cfg.double))
             loss, td = td_loss(q_taken, target, sample.weights, cfg.loss, hp["huber_delta"])
             return loss, (td, q_taken)
 

@@ -13,8 +13,9 @@ states, temperature, ...):
 - ``init_learner(key, obs, hp) -> learner``
 - ``act(learner, obs, key, hp, frame) -> (stored_action, env_action)``
 - ``learn(learner, sample, hp, key, grad_step) -> (learner, td_abs, metrics)``: one gradient step on
-  a ``replay.Sample`` (its ``weights`` are the IS weights, ones for uniform replay); ``td_abs`` sets
-  the sampled items' new priorities when the replay is prioritized.
+  a ``replay.Sample`` (its ``weights`` are the IS weights, ones for uniform replay; its ``gamma`` the
+  bootstrap discount, ``gamma^steps`` for n-step returns, to use in place of ``hp["gamma"]``);
+  ``td_abs`` sets the sampled items' new priorities when the replay is prioritized.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ReplayConfig:
     per_alpha: float = field(0.6, check=unit_interval)
     per_eps: float = field(1e-6, check=positive)
     per_beta: float = field(0.4, check=unit_interval, help="IS exponent, annealed to 1 over the run")
+    n_step: int = field(1, check=positive, help="steps summed before bootstrapping (Rainbow's multi-step)")
 
 
 @struct.dataclass
@@ -125,14 +127,19 @@ def make_offpolicy(
     warmup_updates = -(-cfg.warmup_frames // frames_per_update)
     if cfg.buffer_size < cfg.batch_size:
         raise ConfigError(f"algo.buffer_size: must be >= batch_size {cfg.batch_size}, got {cfg.buffer_size}")
+    if (cfg.n_step - 1) * num_envs >= cfg.buffer_size:
+        raise ConfigError(f"algo.n_step: {cfg.n_step} steps of {num_envs} envs must fit in buffer_size {cfg.buffer_size}")
     replay = Replay(cfg.buffer_size, cfg.batch_size, prioritized=cfg.prioritized,
-                    alpha=cfg.per_alpha, eps=cfg.per_eps)
+                    alpha=cfg.per_alpha, eps=cfg.per_eps, n_step=cfg.n_step, stride=num_envs)
+    # n-step chains stop at truncations too, so the replay keeps them; 1-step needs only terminations
+    keep_truncated = cfg.n_step > 1
     total_frames = float(num_updates * frames_per_update)
 
     def make_item(carry, key, learner, hp):
         stored, _ = act(learner, carry.obs, key, hp, jnp.zeros((), jnp.float32))
         x = jax.tree.map(lambda a: a[0], {"obs": carry.obs, "action": stored, "next_obs": carry.obs})
-        return {**x, "reward": jnp.zeros((), jnp.float32), "terminated": jnp.zeros((), jnp.float32)}
+        x = {**x, "reward": jnp.zeros((), jnp.float32), "terminated": jnp.zeros((), jnp.float32)}
+        return {**x, "truncated": jnp.zeros((), jnp.float32)} if keep_truncated else x
 
     item_shape = None
 
@@ -152,7 +159,7 @@ def make_offpolicy(
     def learn_step(carry, key):
         learner, rep, hp, beta, step, ready = carry
         k_sample, k_learn = jax.random.split(key)
-        sample = replay.sample(rep, k_sample, beta)
+        sample = replay.sample(rep, k_sample, beta, hp["gamma"])
 
         def grad(c, k):
             learner, step = c
@@ -183,6 +190,8 @@ def make_offpolicy(
             # bootstrapping stops on termination only; truncated steps bootstrap from the real next_obs
             "terminated": traj.terminated.astype(jnp.float32),
         }
+        if keep_truncated:
+            items["truncated"] = traj.truncated.astype(jnp.float32)
         items = jax.tree.map(lambda x: x.reshape((frames_per_update,) + x.shape[2:]), items)
         rep = replay.add(state.replay, items)
         # beta anneals linearly from per_beta to 1 over the run (Schaul et al. 2016, sec. 3.4)

@@ -12,8 +12,18 @@ Speed on CPU: the priority update is ordered after every read of the old tree (a
 barrier with the sample's IS weights); without it XLA copies the whole tree for each of the
 log2(capacity) level writes, which made PER about 5x slower than uniform replay under vmap.
 
+Multi-step returns (Sutton 1988; Rainbow, Hessel et al. 2018, uses n = 3): with ``n_step > 1`` a
+sampled item ``i`` becomes ``sum_k gamma^k r_{i+k}`` over its next ``n`` steps in the same env, cut
+at the first termination or truncation and at the newest item written so far, and bootstraps from
+that step's ``next_obs`` with ``gamma^(steps taken)`` (``Sample.gamma``; zero after a termination).
+It is computed when sampling, from the ring itself: items arrive ``num_envs`` at a time in env order
+(``offpolicy`` adds ``(num_steps, num_envs)`` time-major), so an env's next step is always
+``num_envs`` slots further on. Nothing is stored twice and ``gamma`` stays a traced hyperparameter.
+Like Rainbow's, the returns are uncorrected for the exploration the behaviour policy took (a small
+bias towards the behaviour policy's value that n = 3 keeps small).
+
 Sizes are static; ``alpha`` is fixed at construction, ``beta`` (the importance-sampling exponent,
-annealed towards 1 by the caller) is a traced argument of ``sample``.
+annealed towards 1 by the caller) and ``gamma`` are traced arguments of ``sample``.
 """
 
 from __future__ import annotations
@@ -37,9 +47,10 @@ class ReplayState:
 
 
 class Sample(NamedTuple):
-    batch: Any  # pytree of (batch_size, ...) transitions
+    batch: Any  # pytree of (batch_size, ...) transitions; n-step: reward is the discounted n-step sum
     indices: jax.Array  # ring slots the batch came from (for update_priorities)
     weights: jax.Array  # importance-sampling weights, max-normalised in the batch; ones when uniform
+    gamma: jax.Array  # (batch_size,) discount of the bootstrap: gamma, or gamma^steps for n-step
 
 
 def memory_bytes(example_item, capacity: int, prioritized: bool = False) -> int:
@@ -104,10 +115,14 @@ class Replay:
     """
 
     def __init__(self, capacity: int, batch_size: int, *, prioritized: bool = False,
-                 alpha: float = 0.6, eps: float = 1e-6):
+                 alpha: float = 0.6, eps: float = 1e-6, n_step: int = 1, stride: int = 1):
         if batch_size > capacity:
             raise ValueError(f"replay: batch_size {batch_size} exceeds capacity {capacity}")
+        if n_step < 1 or (n_step - 1) * stride >= capacity:
+            raise ValueError(f"replay: n_step {n_step} x stride {stride} must fit in capacity {capacity}")
         self.capacity, self.batch_size = int(capacity), int(batch_size)
+        # n-step: an env's next transition is ``stride`` (= num_envs) slots after its current one
+        self.n_step, self.stride = int(n_step), int(stride)
         self.prioritized, self.alpha, self.eps = prioritized, float(alpha), float(eps)
         self._fbx = flashbax.make_item_buffer(
             max_length=self.capacity, min_length=1, sample_batch_size=self.batch_size,
@@ -128,16 +143,45 @@ class Replay:
         buffer = self._fbx.add(state.buffer, items)
         return state.replace(buffer=buffer, tree=tree, size=jnp.minimum(state.size + n, self.capacity))
 
-    def sample(self, state: ReplayState, key: jax.Array, beta=1.0) -> Sample:
+    def sample(self, state: ReplayState, key: jax.Array, beta=1.0, gamma=0.99) -> Sample:
+        gamma = jnp.asarray(gamma, jnp.float32)
+        ones = jnp.ones(self.batch_size, jnp.float32)
         if not self.prioritized:
-            batch = self._fbx.sample(state.buffer, key).experience
-            return Sample(batch, jnp.zeros(self.batch_size, jnp.int32), jnp.ones(self.batch_size, jnp.float32))
+            if self.n_step == 1:
+                batch = self._fbx.sample(state.buffer, key).experience
+                return Sample(batch, jnp.zeros(self.batch_size, jnp.int32), ones, gamma * ones)
+            # items fill slots [0, size) before the ring wraps, all of [0, capacity) after
+            slots = jax.random.randint(key, (self.batch_size,), 0, jnp.maximum(state.size, 1))
+            batch, gammas = self._n_step_batch(state, slots, gamma)
+            return Sample(batch, slots, ones, gammas)
         slots = stratified_find(state.tree, key, self.batch_size)
-        batch = jax.tree.map(lambda x: x[0, slots], state.buffer.experience)
+        if self.n_step == 1:
+            batch, gammas = jax.tree.map(lambda x: x[0, slots], state.buffer.experience), gamma * ones
+        else:
+            batch, gammas = self._n_step_batch(state, slots, gamma)
         prob = state.tree[slots + state.tree.shape[0] // 2] / state.tree[1]
         # w_i = (N P(i))^-beta, normalised by the batch's largest weight (Schaul et al. 2016, sec. 3.4)
         w = (state.size.astype(jnp.float32) * prob) ** (-beta)
-        return Sample(batch, slots, w / jnp.max(w))
+        return Sample(batch, slots, w / jnp.max(w), gammas)
+
+    def _n_step_batch(self, state: ReplayState, slots: jax.Array, gamma):
+        """The n-step transitions starting at ``slots`` (see the module doc) and their bootstrap discounts."""
+        exp = jax.tree.map(lambda x: x[0], state.buffer.experience)
+        n, k = self.n_step, jnp.arange(self.n_step)
+        chain = (slots[:, None] + k[None] * self.stride) % self.capacity  # (batch, n): the env's next steps
+        # items written after each start: step k of the chain exists once k * stride of them are in
+        newer = (state.buffer.current_index - 1 - slots) % self.capacity
+        has_next = (k[None] + 1) * self.stride <= newer[:, None]
+        terminated = exp["terminated"][chain]
+        ends = (terminated > 0) | (exp["truncated"][chain] > 0) | ~has_next
+        last = jnp.argmax(ends.at[:, n - 1].set(True), axis=1)  # the chain's final step, 0 .. n-1
+        taken = k[None] <= last[:, None]
+        reward = jnp.sum(jnp.where(taken, gamma ** k[None] * exp["reward"][chain], 0.0), axis=1)
+        end_slot = jnp.take_along_axis(chain, last[:, None], axis=1)[:, 0]
+        batch = jax.tree.map(lambda x: x[slots], exp)
+        batch = {**batch, "reward": reward, "terminated": exp["terminated"][end_slot],
+                 "next_obs": jax.tree.map(lambda x: x[end_slot], exp["next_obs"])}
+        return batch, gamma ** (last + 1).astype(jnp.float32)
 
     def update_priorities(self, state: ReplayState, sample: Sample, td_abs: jax.Array, mask=True) -> ReplayState:
         """New priorities ``(|td| + eps)^alpha`` for the sampled slots; ``mask=False`` keeps the old ones."""

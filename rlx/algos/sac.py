@@ -286,7 +286,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         # ---- critics: soft Bellman target from the target critics (Haarnoja et al. 2018, eq. 3)
         out_next = parts.policy_out(learner.actor, b["next_obs"], k_next)
         q_next = parts.critic.apply(learner.target, b["next_obs"], None if discrete else out_next[0])
-        y = soft_target(b["reward"], b["terminated"], hp["gamma"], q_next, out_next, alpha, discrete)
+        y = soft_target(b["reward"], b["terminated"], sample.gamma, q_next, out_next, alpha, discrete)
 
         def critic_loss(params):
             q = parts.pick(parts.critic.apply({"params": params}, b["obs"], parts.critic_in(b["action"])), b["action"])

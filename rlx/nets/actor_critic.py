@@ -73,9 +73,12 @@ class QNetwork(nn.Module):
     num_outputs: int
     hidden: Sequence[int] = (64, 64)
     activation: str = "relu"
+    # LayerNorm after each hidden layer keeps bootstrapped TD from diverging under off-policy data
+    # (Gallici et al. 2024, "Simplifying Deep Temporal Difference Learning"; Ball et al. 2023)
+    layer_norm: bool = False
 
     @nn.compact
     def __call__(self, obs, action=None):
         x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
-        x = MLP(self.hidden, self.activation)(x)
+        x = MLP(self.hidden, self.activation, layer_norm=self.layer_norm)(x)
         return dense(self.num_outputs, 1.0)(x)
