@@ -125,9 +125,11 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         n = b["reward"].shape[0]
 
         def loss_fn(params):
-            # one forward pass of the online net over s and s' (s' only picks a* for double DQN)
-            q_all = net.apply(params, jnp.concatenate([b["obs"], b["next_obs"]]))
-            q, q_next_online = q_all[:n], jax.lax.stop_gradient(q_all[n:])
+            if cfg.double:  # one forward pass of the online net over s and s' (s' picks a*)
+                q_all = net.apply(params, jnp.concatenate([b["obs"], b["next_obs"]]))
+                q, q_next_online = q_all[:n], jax.lax.stop_gradient(q_all[n:])
+            else:  # plain DQN never looks at the online net's Q(s'): a third less forward work
+                q, q_next_online = net.apply(params, b["obs"]), None
             q_taken = jnp.take_along_axis(q, b["action"][:, None].astype(jnp.int32), axis=-1)[:, 0]
             q_next_target = net.apply(learner.target, b["next_obs"])
             target = jax.lax.stop_gradient(
