@@ -42,7 +42,7 @@ def measure(algo: str, frames: int, bench: str, overrides=()) -> dict:
     cfg = load(f"+bench={bench}", f"algo={algo}", f"max_frame={frames}", "logger.progress=false", *overrides)
     with contextlib.redirect_stdout(io.StringIO()):
         res = runner.run(cfg, run_dir=False)
-    done = int(res.frames[-1])
+    done = res.frames_per_seed
     train_s = res.wall_s - res.compile_s
     fps = done * cfg.num_seeds / train_s
     a = cfg.algo

@@ -61,7 +61,7 @@ def main(argv=None):
     cfg = load(f"+bench={args.bench}", "algo=ppo", "logger.progress=false")
     with contextlib.redirect_stdout(io.StringIO()):
         res = runner.run(cfg, run_dir=False)
-    frames = int(res.frames[-1])
+    frames = res.frames_per_seed
     train_fps = frames * cfg.num_seeds / (res.wall_s - res.compile_s)
     raw_fps, _ = raw_env_fps(cfg.env, cfg.num_envs, cfg.num_seeds, frames)
     ratio = train_fps / raw_fps

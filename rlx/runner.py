@@ -141,6 +141,7 @@ class TrialResult:
     wall_s: float
     compile_s: float
     state: object = None
+    frames_per_seed: int = 0  # frames trained per seed (the last log point may sit up to an update before)
 
 
 def _nan_mean(x: np.ndarray) -> np.ndarray:
@@ -384,4 +385,4 @@ def run(config: RunConfig, run_dir: pathlib.Path | None | bool = None, progress_
     progress.message(f"rlx: {train_s:.1f}s training, {summary['train_fps']:,.0f} frames/s, wall {wall_s:.1f}s")
     print(line, flush=True)
     return TrialResult(run_dir if write else None, trial, result["sessions"], frames, total_reward,
-                       wall_s, compile_s, state)
+                       wall_s, compile_s, state, frames_trained)

@@ -525,3 +525,11 @@ def test_hub_errors_are_one_line(tmp_path, capsys, monkeypatch):
 def test_load_run_reads_the_saved_config(small_run):
     config = load_run(small_run.run_dir)
     assert config.num_seeds == 2 and config.max_frame == 20000 and config.algo.name == "ppo"
+
+
+def test_trial_result_counts_frames_trained_not_the_last_log_point(small_run):
+    """Speed scripts divide frames trained by time: the result says how many, even when the last
+    update ends past the last log point's frame."""
+    meta = json.loads((small_run.run_dir / "trial_metrics.json").read_text())
+    assert small_run.frames_per_seed == meta["frames_per_seed"] >= int(small_run.frames[-1])
+    assert small_run.frames_per_seed % (4 * 128) == 0  # whole updates of 4 envs x 128 steps
