@@ -20,7 +20,8 @@ It is computed when sampling, from the ring itself: items arrive ``num_envs`` at
 (``offpolicy`` adds ``(num_steps, num_envs)`` time-major), so an env's next step is always
 ``num_envs`` slots further on. Nothing is stored twice and ``gamma`` stays a traced hyperparameter.
 Like Rainbow's, the returns are uncorrected for the exploration the behaviour policy took (a small
-bias towards the behaviour policy's value that n = 3 keeps small).
+bias towards the behaviour policy's value that n = 3 keeps small). SAC / CrossQ add the entropy bonus
+only at the bootstrap step, not at the n - 1 steps in between (the common n-step SAC simplification).
 
 Sizes are static; ``alpha`` is fixed at construction, ``beta`` (the importance-sampling exponent,
 annealed towards 1 by the caller) and ``gamma`` are traced arguments of ``sample``.
