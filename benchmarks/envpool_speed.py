@@ -26,9 +26,10 @@ import numpy as np
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from mdtable import machine, today, write_section  # noqa: E402
 
-from rlx import envs, runner  # noqa: E402
+from rlx import envs
+from rlx.experiment import runner  # noqa: E402
 from rlx.algos import algo_module  # noqa: E402
-from rlx.cli_config import load  # noqa: E402
+from rlx.config.compose import load  # noqa: E402
 
 # frames per seed timed for each bench: a few PPO updates (their batch sizes differ 30-fold)
 UPDATES = {"box2d/lunar": 20, "mujoco/hopper": 2, "atari/pong": 3}
@@ -102,8 +103,10 @@ def measure(bench: str, seeds: int | None = None, updates: int | None = None) ->
     steps = max(200, min(2000, int(50_000 / (cfg.num_envs * cfg.num_seeds))))
     b_fps = bridge_fps(cfg.env, cfg.num_envs, cfg.num_seeds, steps, cfg.env_kwargs)
     r_fps = raw_fps(env_id, cfg.num_envs * cfg.num_seeds, steps, cfg.env_kwargs)
-    return (f"| {bench} | {env_id} | {cfg.num_seeds} x {cfg.num_envs} | {r_fps:,.0f} | {b_fps:,.0f} "
-            f"| {b_fps / r_fps:.2f} | {tr_fps:,.0f} | {tr_fps / r_fps:.2f} | {compile_s:.1f} | {today()} | {machine()} |")
+    return (
+        f"| {bench} | {env_id} | {cfg.num_seeds} x {cfg.num_envs} | {r_fps:,.0f} | {b_fps:,.0f} "
+        f"| {b_fps / r_fps:.2f} | {tr_fps:,.0f} | {tr_fps / r_fps:.2f} | {compile_s:.1f} | {today()} | {machine()} |"
+    )
 
 
 def main(argv=None):

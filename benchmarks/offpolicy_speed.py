@@ -2,7 +2,7 @@
 
 Each algorithm runs with its CartPole bench settings (tuned replay ratio, networks, batch size) for
 ``--frames`` frames per seed over the bench's seeds, all seeds vmapped in one program; frames/s is
-frames x seeds over the training time after compilation. SLM-Lab's rates (shared/reference/README.md):
+frames x seeds over the training time after compilation. SLM-Lab's rates (benchmarks/reference/README.md):
 DQN 1k, DDQN+PER 8k, SAC < 100 frames/s. Writes the "Off-policy speed" section of BENCHMARKS.md.
 
     python benchmarks/offpolicy_speed.py [--frames 50000] [--algos dqn ddqn_per sac] [--no-write] [--slm-ratio]
@@ -27,7 +27,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from mdtable import machine, today, write_section  # noqa: E402
 
 from rlx import runner  # noqa: E402
-from rlx.cli_config import load  # noqa: E402
+from rlx.config.compose import load  # noqa: E402
 
 SLM_FPS = {"dqn": 1_000, "ddqn_per": 8_000, "sac": 100}  # SLM-Lab's CartPole rates (SAC: "<100")
 #: SLM-Lab's CartPole replay ratio and batch per algorithm (see the module doc), as rlx overrides
@@ -47,9 +47,16 @@ def measure(algo: str, frames: int, bench: str, overrides=()) -> dict:
     fps = done * cfg.num_seeds / train_s
     a = cfg.algo
     return {
-        "algo": algo, "frames": done, "seeds": cfg.num_seeds, "envs": cfg.num_envs, "fps": fps,
-        "per_seed": fps / cfg.num_seeds, "compile": res.compile_s, "train_s": train_s,
-        "ratio": a.batches_per_update * a.grads_per_batch / (a.num_steps * cfg.num_envs), "batch": a.batch_size,
+        "algo": algo,
+        "frames": done,
+        "seeds": cfg.num_seeds,
+        "envs": cfg.num_envs,
+        "fps": fps,
+        "per_seed": fps / cfg.num_seeds,
+        "compile": res.compile_s,
+        "train_s": train_s,
+        "ratio": a.batches_per_update * a.grads_per_batch / (a.num_steps * cfg.num_envs),
+        "batch": a.batch_size,
     }
 
 

@@ -16,13 +16,13 @@ import sys
 import time
 
 import jax
-import jax.numpy as jnp
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from mdtable import machine, today, write_section  # noqa: E402
 
-from rlx import envs, runner  # noqa: E402
-from rlx.cli_config import load  # noqa: E402
+from rlx import envs
+from rlx.experiment import runner  # noqa: E402
+from rlx.config.compose import load  # noqa: E402
 
 
 def raw_env_fps(env_name: str, num_envs: int, num_seeds: int, frames: int) -> tuple[float, float]:

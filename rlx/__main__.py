@@ -1,4 +1,7 @@
-from rlx.train import main
+"""``python -m rlx`` is ``python -m rlx.train``."""
+
 import sys
+
+from rlx.cli.train import main
 
 sys.exit(main())

@@ -24,7 +24,7 @@ fields so they mean what they say in Brax:
     action_repeat, episode_length env_kwargs (rlx.envs.playground)
     num_timesteps                 max_frame
 
-and SLM-Lab's figures and targets from shared/reference/slm_lab_benchmarks.csv go in the header.
+and SLM-Lab's figures and targets from benchmarks/reference/slm_lab_benchmarks.csv go in the header.
 
     python scripts/make_playground_benches.py [--out rlx/configs/bench/playground] [--check]
 
@@ -39,7 +39,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference" / "slm_lab_benchmarks.csv"
+REFERENCE = ROOT / "benchmarks" / "reference" / "slm_lab_benchmarks.csv"
 
 # Brax PPO defaults (brax/training/agents/ppo/train.py and networks.py) for keys a config leaves out
 BRAX_DEFAULTS = {
@@ -73,8 +73,11 @@ def brax_params(env_id: str):
     from rlx.envs.playground import suite_of
 
     suite = suite_of(env_id)
-    module = {"dm_control_suite": dm_control_suite_params, "locomotion": locomotion_params,
-              "manipulation": manipulation_params}[suite]
+    module = {
+        "dm_control_suite": dm_control_suite_params,
+        "locomotion": locomotion_params,
+        "manipulation": manipulation_params,
+    }[suite]
     return suite, module.brax_ppo_config(env_id)
 
 
@@ -113,7 +116,9 @@ def bench_for(env_id: str, ref: dict | None) -> tuple[str, dict]:
         "num_minibatches": int(rl.num_minibatches),
         "num_epochs": int(rl.num_updates_per_batch),
         "hidden": [int(h) for h in net.get("policy_hidden_layer_sizes", BRAX_DEFAULTS["policy_hidden_layer_sizes"])],
-        "critic_hidden": [int(h) for h in net.get("value_hidden_layer_sizes", BRAX_DEFAULTS["value_hidden_layer_sizes"])],
+        "critic_hidden": [
+            int(h) for h in net.get("value_hidden_layer_sizes", BRAX_DEFAULTS["value_hidden_layer_sizes"])
+        ],
         "activation": "swish",
         "dist": "tanh_normal",
         "min_std": 0.001,

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from rlx.cli_config import load
+from rlx.config.compose import load
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"

@@ -16,8 +16,6 @@ from rlx.algos import common, pg
 from rlx.algos.returns import gae, nstep_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
-HPARAMS = ("lr", "gamma", "gae_lambda", "vf_coef", "ent_coef", "max_grad_norm", "critic_lr_scale")
-
 
 @dataclasses.dataclass(frozen=True)
 class Config(pg.OnPolicyConfig):
@@ -27,12 +25,12 @@ class Config(pg.OnPolicyConfig):
     returns: str = field("gae", check=choice("gae", "nstep"))
     # network, optimiser and loss switches: pg.OnPolicyConfig
     # traced hyperparameters (sweepable)
-    lr: float = field(1e-3, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    gae_lambda: float = field(0.95, check=unit_interval)
-    vf_coef: float = field(0.5, check=non_negative)
-    ent_coef: float = field(0.01, check=non_negative)
-    max_grad_norm: float = field(0.5, check=positive)
+    lr: float = field(1e-3, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    gae_lambda: float = field(0.95, check=unit_interval, traced=True)
+    vf_coef: float = field(0.5, check=non_negative, traced=True)
+    ent_coef: float = field(0.01, check=non_negative, traced=True)
+    max_grad_norm: float = field(0.5, check=positive, traced=True)
 
 
 def bootstrapped_targets(cfg: Config):
@@ -42,8 +40,9 @@ def bootstrapped_targets(cfg: Config):
         values = traj.extras["value"]
         next_values = value_of(traj.next_obs)
         if cfg.returns == "gae":
-            advantage, target = gae(traj.reward, values, next_values, traj.terminated, traj.truncated,
-                                    hp["gamma"], hp["gae_lambda"])
+            advantage, target = gae(
+                traj.reward, values, next_values, traj.terminated, traj.truncated, hp["gamma"], hp["gae_lambda"]
+            )
         else:
             target = nstep_returns(traj.reward, next_values, traj.terminated, traj.truncated, hp["gamma"])
             advantage = target - values
@@ -53,7 +52,7 @@ def bootstrapped_targets(cfg: Config):
 
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
-    return pg.make_onpolicy_algo(config, env, HPARAMS, bootstrapped_targets(config.algo), use_value=True)
+    return pg.make_onpolicy_algo(config, env, bootstrapped_targets(config.algo), use_value=True)
 
 
 def make_train(config: RunConfig):

@@ -1,6 +1,6 @@
 """Pieces every algorithm shares: the Algo contract, traced hyperparameters, optimisers, env building.
 
-The contract (DESIGN.md): ``init(key) -> state`` for one seed, ``update(state) -> (state, metrics)``
+The contract (docs/design.md): ``init(key) -> state`` for one seed, ``update(state) -> (state, metrics)``
 for one iteration, and ``train(key) = scan(update, init(key))``. Hyperparameters that do not change
 shapes live in ``state.hparams`` as float32 arrays, so ``vmap`` over states is also a sweep.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -17,6 +18,7 @@ import optax
 
 from rlx import envs
 from rlx.config import ConfigError, RunConfig
+from rlx.config.schema import traced_names
 
 
 class Algo(NamedTuple):
@@ -33,9 +35,9 @@ def num_updates_for(max_frame: int, frames_per_update: int) -> int:
     return max(1, math.ceil(max_frame / frames_per_update))
 
 
-def default_hparams(config, names) -> dict:
-    """The traced hyperparameters of an algorithm config, as float32 scalars."""
-    return {n: jnp.asarray(getattr(config, n), jnp.float32) for n in names}
+def default_hparams(config) -> dict:
+    """The traced hyperparameters of an algorithm config (its ``traced=True`` fields), as float32 scalars."""
+    return {n: jnp.asarray(getattr(config, n), jnp.float32) for n in traced_names(config)}
 
 
 def make_optimizer(
@@ -73,9 +75,7 @@ def make_optimizer(
         base = optax.identity()
     else:
         raise ConfigError(f"algo.optimizer: unknown {name!r}; allowed: adam, adamw, rmsprop, sgd")
-    return optax.chain(
-        optax.clip_by_global_norm(max_grad_norm), base, optax.scale_by_learning_rate(lr_fn)
-    )
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), base, optax.scale_by_learning_rate(lr_fn))
 
 
 def current_lr(opt_state, lr, schedule, total_steps):

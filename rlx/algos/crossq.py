@@ -19,9 +19,7 @@ import jax.numpy as jnp
 import optax
 
 from rlx.algos import common, offpolicy, sac
-from rlx.config import RunConfig, field, non_negative, open_unit
-
-HPARAMS = sac.HPARAMS
+from rlx.config import RunConfig, field, non_negative, open_unit, positive
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +29,10 @@ class Config(sac.Config):
     bn_warmup: int = field(5000, check=non_negative, help="critic steps of plain batch norm before renorm")
     policy_delay: int = 3
     adam_b1: float = 0.5
-    lr: float = 1e-3
-    critic_lr: float = 1e-3
-    alpha_lr: float = 1e-3
+    lr: float = field(1e-3, check=positive, help="actor learning rate", traced=True)
+    critic_lr: float = field(1e-3, check=positive, traced=True)
+    alpha_lr: float = field(1e-3, check=positive, traced=True)
+    tau: float = field(0.005, check=open_unit, help="unused: CrossQ has no target network (static, not swept)")
 
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
@@ -58,8 +57,12 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
 
         def critic_loss(params):
             q_cat, new_vars = parts.critic.apply(
-                {"params": params, "batch_stats": learner.critic["batch_stats"]}, obs_cat, act_cat, True,
-                mutable=["batch_stats"])
+                {"params": params, "batch_stats": learner.critic["batch_stats"]},
+                obs_cat,
+                act_cat,
+                True,
+                mutable=["batch_stats"],
+            )
             q = parts.pick(q_cat[:, :n], b["action"])
             y = sac.soft_target(b["reward"], b["terminated"], sample.gamma, q_cat[:, n:], out_next, alpha, discrete)
             td = q - y[None]
@@ -73,8 +76,9 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         metrics = {"loss": c_loss, "critic_loss": c_loss, "q_mean": y.mean(), **a_metrics}
         return learner, jnp.abs(td).max(0), metrics
 
-    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=parts.act, learn=learn,
-                                    hparams=HPARAMS, policy=parts.policy)
+    return offpolicy.make_offpolicy(
+        config, cfg, env, init_learner=init_learner, act=parts.act, learn=learn, policy=parts.policy
+    )
 
 
 def make_train(config: RunConfig):

@@ -25,13 +25,10 @@ from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open
 from rlx.envs import Discrete
 from rlx.nets import ACTIVATIONS, QNetwork
 
-HPARAMS = ("lr", "gamma", "max_grad_norm", "tau", "explore_start", "explore_end", "explore_frames",
-           "huber_delta") + offpolicy.HPARAMS
-
 
 @dataclasses.dataclass(frozen=True)
 class Config(offpolicy.ReplayConfig):
-    name: str = field("dqn", check=choice("dqn", "ddqn_per"))
+    name: str = field("dqn", check=choice("dqn"))
     # static structure
     hidden: tuple[int, ...] = (64, 64)
     activation: str = field("relu", check=choice(*ACTIVATIONS))
@@ -46,19 +43,28 @@ class Config(offpolicy.ReplayConfig):
     adam_eps: float = field(1e-5, check=positive)
     lr_schedule: str = field("constant", check=choice("constant", "linear"))
     # traced hyperparameters
-    lr: float = field(5e-4, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    max_grad_norm: float = field(10.0, check=positive)
-    tau: float = field(0.005, check=open_unit, help="Polyak rate when target_update=polyak")
-    explore_start: float = field(1.0, check=positive, help="epsilon or Boltzmann temperature at frame 0")
-    explore_end: float = field(0.05, check=positive)
-    explore_frames: float = field(20_000, check=non_negative, help="frames over which exploration decays")
-    huber_delta: float = field(1.0, check=positive)
+    lr: float = field(5e-4, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    max_grad_norm: float = field(10.0, check=positive, traced=True)
+    tau: float = field(0.005, check=open_unit, help="Polyak rate when target_update=polyak", traced=True)
+    explore_start: float = field(1.0, check=positive, help="epsilon or Boltzmann temperature at frame 0", traced=True)
+    explore_end: float = field(0.05, check=positive, traced=True)
+    explore_frames: float = field(20_000, check=non_negative, help="frames over which exploration decays", traced=True)
+    huber_delta: float = field(1.0, check=positive, traced=True)
 
     def validate(self):
         if self.explore == "epsilon_greedy" and max(self.explore_start, self.explore_end) > 1:
             return "explore_start/explore_end: epsilon must be <= 1"
         return None
+
+
+@dataclasses.dataclass(frozen=True)
+class DDQNPERConfig(Config):
+    """``ddqn_per``: DQN with Double-DQN targets and prioritized replay switched on."""
+
+    name: str = field("ddqn_per", check=choice("ddqn_per"))
+    double: bool = True
+    prioritized: bool = True
 
 
 @struct.dataclass
@@ -106,8 +112,14 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def optimizer(hp):
-        return common.make_optimizer(cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
-                                     total_steps=total_steps, eps=cfg.adam_eps)
+        return common.make_optimizer(
+            cfg.optimizer,
+            hp["lr"],
+            hp["max_grad_norm"],
+            schedule=cfg.lr_schedule,
+            total_steps=total_steps,
+            eps=cfg.adam_eps,
+        )
 
     def init_learner(key, obs, hp):
         params = net.init(key, obs)
@@ -115,8 +127,9 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
 
     def act(learner, obs, key, hp, frame):
         q = net.apply(learner.params, obs)
-        value = exploration.schedule(cfg.explore_schedule, hp["explore_start"], hp["explore_end"], 0.0,
-                                 hp["explore_frames"], frame)
+        value = exploration.schedule(
+            cfg.explore_schedule, hp["explore_start"], hp["explore_end"], 0.0, hp["explore_frames"], frame
+        )
         action = exploration.select_action(cfg.explore, key, q, value)
         return action, action
 
@@ -133,7 +146,8 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             q_taken = jnp.take_along_axis(q, b["action"][:, None].astype(jnp.int32), axis=-1)[:, 0]
             q_next_target = net.apply(learner.target, b["next_obs"])
             target = jax.lax.stop_gradient(
-                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], sample.gamma, cfg.double))
+                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], sample.gamma, cfg.double)
+            )
             loss, td = td_loss(q_taken, target, sample.weights, cfg.loss, hp["huber_delta"])
             return loss, (td, q_taken)
 
@@ -141,16 +155,19 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         updates, opt_state = optimizer(hp).update(grads, learner.opt_state, learner.params)
         params = optax.apply_updates(learner.params, updates)
         target = update_target(learner.target, params, step, hp, cfg.target_update, cfg.target_period)
-        metrics = {"loss": loss, "q_mean": q_taken.mean(), "td_abs": jnp.abs(td).mean(),
-                   "grad_norm": optax.tree.norm(grads)}
+        metrics = {
+            "loss": loss,
+            "q_mean": q_taken.mean(),
+            "td_abs": jnp.abs(td).mean(),
+            "grad_norm": optax.tree.norm(grads),
+        }
         return Learner(params, target, opt_state), jnp.abs(td), metrics
 
     def policy(learner, obs, key, deterministic=False):
         q = net.apply(learner.params, obs)
         return jnp.argmax(q, axis=-1).astype(jnp.int32)
 
-    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=act, learn=learn,
-                                    hparams=HPARAMS, policy=policy)
+    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=act, learn=learn, policy=policy)
 
 
 def make_train(config: RunConfig):

@@ -21,7 +21,8 @@ states, temperature, ...):
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -32,9 +33,6 @@ from rlx.algos import common
 from rlx.algos.replay import Replay, memory_bytes
 from rlx.algos.rollout import EnvCarry, reset, rollout
 from rlx.config import ConfigError, field, non_negative, positive, unit_interval
-
-#: traced hyperparameters of the shared step (beta: PER's importance-sampling exponent at the start)
-HPARAMS = ("per_beta",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +48,7 @@ class ReplayConfig:
     prioritized: bool = False
     per_alpha: float = field(0.6, check=unit_interval)
     per_eps: float = field(1e-6, check=positive)
-    per_beta: float = field(0.4, check=unit_interval, help="IS exponent, annealed to 1 over the run")
+    per_beta: float = field(0.4, check=unit_interval, help="IS exponent, annealed to 1 over the run", traced=True)
     n_step: int = field(1, check=positive, help="steps summed before bootstrapping (Rainbow's multi-step)")
 
 
@@ -116,7 +114,6 @@ def make_offpolicy(
     init_learner: Callable,
     act: Callable,
     learn: Callable,
-    hparams: tuple[str, ...],
     policy: Callable | None = None,
 ) -> common.Algo:
     """The ``common.Algo`` of an off-policy method from its three functions (see the module doc)."""
@@ -128,9 +125,18 @@ def make_offpolicy(
     if cfg.buffer_size < cfg.batch_size:
         raise ConfigError(f"algo.buffer_size: must be >= batch_size {cfg.batch_size}, got {cfg.buffer_size}")
     if (cfg.n_step - 1) * num_envs >= cfg.buffer_size:
-        raise ConfigError(f"algo.n_step: {cfg.n_step} steps of {num_envs} envs must fit in buffer_size {cfg.buffer_size}")
-    replay = Replay(cfg.buffer_size, cfg.batch_size, prioritized=cfg.prioritized,
-                    alpha=cfg.per_alpha, eps=cfg.per_eps, n_step=cfg.n_step, stride=num_envs)
+        raise ConfigError(
+            f"algo.n_step: {cfg.n_step} steps of {num_envs} envs must fit in buffer_size {cfg.buffer_size}"
+        )
+    replay = Replay(
+        cfg.buffer_size,
+        cfg.batch_size,
+        prioritized=cfg.prioritized,
+        alpha=cfg.per_alpha,
+        eps=cfg.per_eps,
+        n_step=cfg.n_step,
+        stride=num_envs,
+    )
     # n-step chains stop at truncations too, so the replay keeps them; 1-step needs only terminations
     keep_truncated = cfg.n_step > 1
     total_frames = float(num_updates * frames_per_update)
@@ -145,7 +151,7 @@ def make_offpolicy(
 
     def init(key, hparams_in=None) -> OffPolicyState:
         nonlocal item_shape
-        hp = common.default_hparams(cfg, hparams) if hparams_in is None else hparams_in
+        hp = common.default_hparams(cfg) if hparams_in is None else hparams_in
         key, k_learn, k_env, k_item = jax.random.split(key, 4)
         carry = reset(env, k_env)
         learner = init_learner(k_learn, carry.obs, hp)
@@ -170,7 +176,8 @@ def make_offpolicy(
             return (new, step + ready.astype(step.dtype)), (td_abs, metrics)
 
         (learner, step), (td_abs, metrics) = jax.lax.scan(
-            grad, (learner, step), jax.random.split(k_learn, cfg.grads_per_batch))
+            grad, (learner, step), jax.random.split(k_learn, cfg.grads_per_batch)
+        )
         rep = replay.update_priorities(rep, sample, td_abs[-1], mask=ready)
         return (learner, rep, hp, beta, step, ready), metrics
 
@@ -185,7 +192,9 @@ def make_offpolicy(
 
         carry, traj = rollout(env, policy, state.carry, k_roll, cfg.num_steps)
         items = {
-            "obs": traj.obs, "action": traj.action, "next_obs": traj.next_obs,
+            "obs": traj.obs,
+            "action": traj.action,
+            "next_obs": traj.next_obs,
             "reward": traj.reward.astype(jnp.float32),
             # bootstrapping stops on termination only; truncated steps bootstrap from the real next_obs
             "terminated": traj.terminated.astype(jnp.float32),
@@ -199,8 +208,10 @@ def make_offpolicy(
 
         ready = (state.update_count + 1 >= warmup_updates) & replay.can_sample(rep)
         (learner, rep, _, _, steps, _), metrics = jax.lax.scan(
-            learn_step, (state.learner, rep, hp, beta, state.grad_steps, ready),
-            jax.random.split(k_learn, cfg.batches_per_update))
+            learn_step,
+            (state.learner, rep, hp, beta, state.grad_steps, ready),
+            jax.random.split(k_learn, cfg.batches_per_update),
+        )
         metrics = jax.tree.map(lambda m: jnp.where(ready, jnp.mean(m), 0.0).astype(m.dtype), metrics)
         metrics = dict(metrics)
         metrics["learning"] = ready.astype(jnp.float32)

@@ -10,7 +10,8 @@ for ``make_onpolicy_algo``, ``OnPolicyConfig`` (optimiser and loss switches); it
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -53,9 +54,13 @@ class OnPolicyConfig(NetConfig):
     ent_schedule: str = field("linear", check=choice("constant", "linear"), help="linear: decay to 0 over the run")
     normalize_advantages: bool = False
     separate_optim: bool = field(
-        True, help="separate actor and critic: each clips its own gradient norm, the critic at lr x critic_lr_scale "
-                   "(SLM-Lab use_same_optim: false); false: one optimiser, one global clip")
-    critic_lr_scale: float = field(1.0, check=positive, help="traced: critic lr / actor lr when separate_optim")
+        True,
+        help="separate actor and critic: each clips its own gradient norm, the critic at lr x critic_lr_scale "
+        "(SLM-Lab use_same_optim: false); false: one optimiser, one global clip",
+    )
+    critic_lr_scale: float = field(
+        1.0, check=positive, help="traced: critic lr / actor lr when separate_optim", traced=True
+    )
 
 
 @struct.dataclass
@@ -68,12 +73,12 @@ class TrainState:
     update_count: jax.Array
 
 
-def make_init(cfg, hparam_names, env, net, optimizer):
+def make_init(cfg, env, net, optimizer):
     """``init(key, hparams=None) -> TrainState`` for a learner that is one network and its optimiser
     (``optimizer(hp)`` builds it from the traced hyperparameters; defaults come from ``cfg``)."""
 
     def init(key, hparams=None) -> TrainState:
-        hp = common.default_hparams(cfg, hparam_names) if hparams is None else hparams
+        hp = common.default_hparams(cfg) if hparams is None else hparams
         key, k_net, k_env = jax.random.split(key, 3)
         carry = reset(env, k_env)
         params = net.init(k_net, carry.obs)
@@ -122,8 +127,13 @@ def make_actor_critic_optimizer(cfg, hp, total_steps: int):
 
     def make(lr):
         return common.make_optimizer(
-            cfg.optimizer, lr, hp["max_grad_norm"], schedule=cfg.lr_schedule,
-            total_steps=total_steps, eps=cfg.adam_eps, rmsprop_decay=cfg.rmsprop_decay,
+            cfg.optimizer,
+            lr,
+            hp["max_grad_norm"],
+            schedule=cfg.lr_schedule,
+            total_steps=total_steps,
+            eps=cfg.adam_eps,
+            rmsprop_decay=cfg.rmsprop_decay,
         )
 
     if cfg.shared or not cfg.separate_optim:
@@ -199,7 +209,7 @@ def pg_loss(params, dist_value, batch, hp, ent_coef, key, use_value: bool = True
 TargetsFn = Callable[[Transition, Callable, dict], dict]
 
 
-def make_onpolicy_algo(config: RunConfig, env, hparam_names, targets_fn: TargetsFn, use_value) -> common.Algo:
+def make_onpolicy_algo(config: RunConfig, env, targets_fn: TargetsFn, use_value) -> common.Algo:
     """An on-policy algorithm with one full-batch gradient step per rollout of ``cfg.num_steps``.
 
     ``targets_fn(traj, value_of, hp) -> {"advantage", "target", "weight"}`` (time-major arrays;
@@ -217,7 +227,7 @@ def make_onpolicy_algo(config: RunConfig, env, hparam_names, targets_fn: Targets
     def optimizer(hp):
         return make_actor_critic_optimizer(cfg, hp, num_updates)
 
-    init = make_init(cfg, hparam_names, env, net, optimizer)
+    init = make_init(cfg, env, net, optimizer)
 
     def update(state: TrainState):
         hp = state.hparams
@@ -238,9 +248,7 @@ def make_onpolicy_algo(config: RunConfig, env, hparam_names, targets_fn: Targets
         # entropy bonus annealed over the run (SLM-Lab's entropy_coef_spec linear_decay to 0)
         frames = state.update_count.astype(jnp.float32) * frames_per_update
         ent_coef = explore.schedule(cfg.ent_schedule, hp["ent_coef"], 0.0, 0.0, total_frames, frames)
-        grads, aux = jax.grad(pg_loss, has_aux=True)(
-            state.params, dist_value, batch, hp, ent_coef, k_ent, use_value
-        )
+        grads, aux = jax.grad(pg_loss, has_aux=True)(state.params, dist_value, batch, hp, ent_coef, k_ent, use_value)
         tx = optimizer(hp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)

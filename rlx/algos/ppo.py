@@ -19,11 +19,9 @@ from flax import struct
 from rlx.algos import common, pg
 from rlx.algos.returns import gae
 from rlx.algos.rollout import reset, rollout
-from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
+from rlx.config import ConfigError, RunConfig, choice, field, non_negative, positive, unit_interval
 from rlx.envs.wrappers import RunningMeanStd
 from rlx.nets import ACTIVATIONS, NETWORKS, make_dist
-
-HPARAMS = ("lr", "gamma", "gae_lambda", "clip_eps", "vf_coef", "ent_coef", "max_grad_norm", "reward_scaling")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +32,8 @@ class Config:
     num_epochs: int = field(4, check=positive)
     num_minibatches: int = field(4, check=positive)
     num_unrolls: int = field(
-        1, check=positive,
+        1,
+        check=positive,
         help="rollouts of num_steps per update, GAE per unroll (Brax: batch_size x num_minibatches / num_envs)",
     )
     network: str = field("mlp", check=choice(*NETWORKS), help="cnn: Nature CNN torso for frames")
@@ -54,14 +53,16 @@ class Config:
     obs_key: str | None = field(None, help="dict observations: the entry the policy sees (default state)")
     critic_obs_key: str | None = field(None, help="dict observations: the critic's entry, e.g. privileged_state")
     # traced hyperparameters (sweepable)
-    lr: float = field(2.5e-4, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    gae_lambda: float = field(0.95, check=unit_interval)
-    clip_eps: float = field(0.2, check=positive)
-    vf_coef: float = field(0.5, check=non_negative)
-    ent_coef: float = field(0.01, check=non_negative)
-    max_grad_norm: float = field(0.5, check=positive)
-    reward_scaling: float = field(1.0, check=positive, help="rewards are multiplied by this for training (Brax)")
+    lr: float = field(2.5e-4, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    gae_lambda: float = field(0.95, check=unit_interval, traced=True)
+    clip_eps: float = field(0.2, check=positive, traced=True)
+    vf_coef: float = field(0.5, check=non_negative, traced=True)
+    ent_coef: float = field(0.01, check=non_negative, traced=True)
+    max_grad_norm: float = field(0.5, check=positive, traced=True)
+    reward_scaling: float = field(
+        1.0, check=positive, help="rewards are multiplied by this for training (Brax)", traced=True
+    )
 
     def validate(self):
         for h in self.hidden:
@@ -90,6 +91,8 @@ def _to_time_major(x, num_steps):
     """``(unrolls, T, envs, ...)`` -> ``(T, unrolls * envs, ...)``: each unroll its own column."""
     x = jnp.swapaxes(x, 0, 1)
     return x.reshape((num_steps, -1) + x.shape[3:])
+
+
 _network = pg.make_network  # (module, distribution kind) from the config's network fields
 
 
@@ -101,9 +104,7 @@ def ppo_loss(params, apply, dist_kind, min_std, batch, hp, clip_value, key):
     log_ratio = log_prob - batch["log_prob"]
     ratio = jnp.exp(log_ratio)
     adv = batch["advantage"]
-    pg_loss = -jnp.minimum(
-        ratio * adv, jnp.clip(ratio, 1.0 - hp["clip_eps"], 1.0 + hp["clip_eps"]) * adv
-    ).mean()
+    pg_loss = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - hp["clip_eps"], 1.0 + hp["clip_eps"]) * adv).mean()
     v_err = (value - batch["target"]) ** 2
     if clip_value:
         # PPO2's value clipping (baselines ppo2; Engstrom et al. 2020 discuss its effect)
@@ -142,12 +143,16 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
 
     def optimizer(hp):
         return common.make_optimizer(
-            cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
-            total_steps=total_grad_steps, eps=cfg.adam_eps,
+            cfg.optimizer,
+            hp["lr"],
+            hp["max_grad_norm"],
+            schedule=cfg.lr_schedule,
+            total_steps=total_grad_steps,
+            eps=cfg.adam_eps,
         )
 
     def init(key, hparams=None) -> TrainState:
-        hp = common.default_hparams(cfg, HPARAMS) if hparams is None else hparams
+        hp = common.default_hparams(cfg) if hparams is None else hparams
         key, k_net, k_env = jax.random.split(key, 3)
         carry = reset(env, k_env)
         params = net.init(k_net, carry.obs)
@@ -168,15 +173,21 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             # Brax's PPO: many short unrolls per update, each bootstrapped at its own end
             carry, traj = jax.lax.scan(
                 lambda c, k: rollout(env, act, c, k, cfg.num_steps),
-                state.carry, jax.random.split(k_roll, cfg.num_unrolls),
+                state.carry,
+                jax.random.split(k_roll, cfg.num_unrolls),
             )
             traj = jax.tree.map(lambda x: _to_time_major(x, cfg.num_steps), traj)
         vn = state.value_norm
         values = _denormalize(traj.extras["value"], vn)
         next_values = _denormalize(net.apply(state.params, traj.next_obs)[2], vn)
         advantages, targets = gae(
-            traj.reward * hp["reward_scaling"], values, next_values, traj.terminated, traj.truncated,
-            hp["gamma"], hp["gae_lambda"],
+            traj.reward * hp["reward_scaling"],
+            values,
+            next_values,
+            traj.terminated,
+            traj.truncated,
+            hp["gamma"],
+            hp["gae_lambda"],
         )
         if vn is not None:
             # value-target normalisation (rl_games' normalize_value; van Hasselt et al. 2016 PopArt
@@ -221,7 +232,9 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         # in an epoch loop 1.6x slower than the same minibatch loop unrolled 4 times (Pong, 1 seed:
         # 34 s against 21 s an update; BENCHMARKS.md, "Atari on CPU"); same numbers either way
         (params, opt_state), aux = jax.lax.scan(
-            epoch, (state.params, state.opt_state), jax.random.split(k_train, cfg.num_epochs),
+            epoch,
+            (state.params, state.opt_state),
+            jax.random.split(k_train, cfg.num_epochs),
             unroll=cfg.network == "cnn",
         )
         metrics = jax.tree.map(jnp.mean, aux)
@@ -230,8 +243,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1, vn)
         return new_state, metrics
 
-    return common.Algo(init, update, batch_size,
-                       num_updates, grad_steps, env, pg.make_policy(dist_value))
+    return common.Algo(init, update, batch_size, num_updates, grad_steps, env, pg.make_policy(dist_value))
 
 
 def make_train(config: RunConfig):

@@ -28,26 +28,27 @@ from rlx.algos import common, pg
 from rlx.algos.returns import complete_episode_mask, discounted_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
-HPARAMS = ("lr", "gamma", "vf_coef", "ent_coef", "max_grad_norm", "critic_lr_scale")
-
 
 @dataclasses.dataclass(frozen=True)
 class Config(pg.OnPolicyConfig):
     name: str = "reinforce"
     # shapes and structure (static)
     num_steps: int = field(512, check=positive, help="rollout length per env (SLM-Lab training_frequency)")
-    incomplete: str = field("mask", check=choice("mask", "cut", "bootstrap"),
-                            help="episodes unfinished at the rollout's end: drop / cut / bootstrap from V")
+    incomplete: str = field(
+        "mask",
+        check=choice("mask", "cut", "bootstrap"),
+        help="episodes unfinished at the rollout's end: drop / cut / bootstrap from V",
+    )
     baseline: bool = False
     hidden: tuple[int, ...] = (128, 128)
     normalize_advantages: bool = True  # SLM-Lab centres and standardises the returns
     # other network, optimiser and loss switches: pg.OnPolicyConfig
     # traced hyperparameters (sweepable)
-    lr: float = field(2e-3, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    vf_coef: float = field(0.5, check=non_negative)
-    ent_coef: float = field(1e-3, check=non_negative)
-    max_grad_norm: float = field(0.5, check=positive)
+    lr: float = field(2e-3, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    vf_coef: float = field(0.5, check=non_negative, traced=True)
+    ent_coef: float = field(1e-3, check=non_negative, traced=True)
+    max_grad_norm: float = field(0.5, check=positive, traced=True)
 
     def validate(self):
         if self.incomplete == "bootstrap" and not self.baseline:
@@ -78,7 +79,7 @@ def monte_carlo_targets(cfg: Config):
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
     cfg: Config = config.algo
-    return pg.make_onpolicy_algo(config, env, HPARAMS, monte_carlo_targets(cfg), use_value=cfg.baseline)
+    return pg.make_onpolicy_algo(config, env, monte_carlo_targets(cfg), use_value=cfg.baseline)
 
 
 def make_train(config: RunConfig):

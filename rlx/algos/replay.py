@@ -4,7 +4,7 @@ Storage is a flashbax item buffer (``flashbax.make_item_buffer``: a ring of sing
 pure ``init/add/sample`` over a pytree state). Prioritized replay (Schaul et al. 2016, proportional
 variant) keeps its own sum tree beside that storage, indexed by the same ring slots, because
 flashbax's sum tree propagates float32 *deltas* up the tree: rounding drift lets internal sums
-disagree with their leaves, and a descent can end on a zero-priority (empty) slot (STYLE.md trap 9,
+disagree with their leaves, and a descent can end on a zero-priority (empty) slot (docs/style.md trap 9,
 flashbax #52). Ours recomputes every touched parent as the sum of its two children (no drift) and
 its descent never enters a subtree whose sum is zero, so an empty slot is never sampled.
 
@@ -55,9 +55,10 @@ class Sample(NamedTuple):
 
 
 def memory_bytes(example_item, capacity: int, prioritized: bool = False) -> int:
-    """Bytes one seed's replay holds: the transitions plus the sum tree (STYLE.md trap 12)."""
-    per_item = sum(int(np.prod(np.shape(x))) * jnp.dtype(jnp.result_type(x)).itemsize
-                   for x in jax.tree.leaves(example_item))
+    """Bytes one seed's replay holds: the transitions plus the sum tree (docs/style.md trap 12)."""
+    per_item = sum(
+        int(np.prod(np.shape(x))) * jnp.dtype(jnp.result_type(x)).itemsize for x in jax.tree.leaves(example_item)
+    )
     tree = 2 * _leaves(capacity) * 4 if prioritized else 0
     return per_item * capacity + tree
 
@@ -115,8 +116,17 @@ class Replay:
     ``sample(state, key, beta) -> Sample``; ``update_priorities(state, indices, td_abs)``.
     """
 
-    def __init__(self, capacity: int, batch_size: int, *, prioritized: bool = False,
-                 alpha: float = 0.6, eps: float = 1e-6, n_step: int = 1, stride: int = 1):
+    def __init__(
+        self,
+        capacity: int,
+        batch_size: int,
+        *,
+        prioritized: bool = False,
+        alpha: float = 0.6,
+        eps: float = 1e-6,
+        n_step: int = 1,
+        stride: int = 1,
+    ):
         if batch_size > capacity:
             raise ValueError(f"replay: batch_size {batch_size} exceeds capacity {capacity}")
         if n_step < 1 or (n_step - 1) * stride >= capacity:
@@ -126,14 +136,18 @@ class Replay:
         self.n_step, self.stride = int(n_step), int(stride)
         self.prioritized, self.alpha, self.eps = prioritized, float(alpha), float(eps)
         self._fbx = flashbax.make_item_buffer(
-            max_length=self.capacity, min_length=1, sample_batch_size=self.batch_size,
-            add_sequences=False, add_batches=True,
+            max_length=self.capacity,
+            min_length=1,
+            sample_batch_size=self.batch_size,
+            add_sequences=False,
+            add_batches=True,
         )
 
     def init(self, example_item) -> ReplayState:
         n = 2 * _leaves(self.capacity) if self.prioritized else 1
-        return ReplayState(self._fbx.init(example_item), jnp.zeros(n, jnp.float32),
-                           jnp.ones((), jnp.float32), jnp.zeros((), jnp.int32))
+        return ReplayState(
+            self._fbx.init(example_item), jnp.zeros(n, jnp.float32), jnp.ones((), jnp.float32), jnp.zeros((), jnp.int32)
+        )
 
     def add(self, state: ReplayState, items) -> ReplayState:
         n = jax.tree.leaves(items)[0].shape[0]
@@ -180,8 +194,12 @@ class Replay:
         reward = jnp.sum(jnp.where(taken, gamma ** k[None] * exp["reward"][chain], 0.0), axis=1)
         end_slot = jnp.take_along_axis(chain, last[:, None], axis=1)[:, 0]
         batch = jax.tree.map(lambda x: x[slots], exp)
-        batch = {**batch, "reward": reward, "terminated": exp["terminated"][end_slot],
-                 "next_obs": jax.tree.map(lambda x: x[end_slot], exp["next_obs"])}
+        batch = {
+            **batch,
+            "reward": reward,
+            "terminated": exp["terminated"][end_slot],
+            "next_obs": jax.tree.map(lambda x: x[end_slot], exp["next_obs"]),
+        }
         return batch, gamma ** (last + 1).astype(jnp.float32)
 
     def update_priorities(self, state: ReplayState, sample: Sample, td_abs: jax.Array, mask=True) -> ReplayState:
@@ -193,8 +211,10 @@ class Replay:
         tree, _ = jax.lax.optimization_barrier((state.tree, sample.weights))
         p = (jnp.abs(td_abs) + self.eps) ** self.alpha  # p_i = |delta_i| + eps, stored as p_i^alpha
         p = jnp.where(mask, p, tree[sample.indices + tree.shape[0] // 2])
-        return state.replace(tree=tree_set(tree, sample.indices, p),
-                             max_priority=jnp.maximum(state.max_priority, jnp.where(mask, jnp.max(p), 0.0)))
+        return state.replace(
+            tree=tree_set(tree, sample.indices, p),
+            max_priority=jnp.maximum(state.max_priority, jnp.where(mask, jnp.max(p), 0.0)),
+        )
 
     def can_sample(self, state: ReplayState) -> jax.Array:
         return state.size >= self.batch_size

@@ -24,9 +24,7 @@ def gae(rewards, values, next_values, terminated, truncated, gamma, lam):
         carry = delta + gamma * lam * cont * carry
         return carry, carry
 
-    _, advantages = jax.lax.scan(
-        backward, jnp.zeros_like(deltas[0]), (deltas, not_done), reverse=True
-    )
+    _, advantages = jax.lax.scan(backward, jnp.zeros_like(deltas[0]), (deltas, not_done), reverse=True)
     return advantages, advantages + values
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
@@ -30,9 +31,6 @@ from rlx.nets import ACTIVATIONS, MLP, make_dist
 from rlx.nets.batch_renorm import BatchRenorm
 from rlx.nets.mlp import dense
 
-HPARAMS = ("lr", "critic_lr", "alpha_lr", "gamma", "tau", "init_alpha", "target_entropy_scale",
-           "max_grad_norm") + offpolicy.HPARAMS
-
 
 @dataclasses.dataclass(frozen=True)
 class Config(offpolicy.ReplayConfig):
@@ -46,16 +44,18 @@ class Config(offpolicy.ReplayConfig):
     policy_delay: int = field(1, check=positive, help="critic steps per actor/temperature step")
     adam_b1: float = field(0.9, check=unit_interval)
     random_warmup: bool = field(True, help="uniform random actions until warmup_frames")
+    batch_size: int = field(256, check=positive)
     # traced hyperparameters
-    lr: float = field(3e-4, check=positive, help="actor learning rate")
-    critic_lr: float = field(3e-4, check=positive)
-    alpha_lr: float = field(3e-4, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    tau: float = field(0.005, check=open_unit)
-    init_alpha: float = field(1.0, check=positive)
-    target_entropy_scale: float = field(1.0, check=non_negative,
-                                        help="continuous: -scale*|A|; discrete: scale*log|A|")
-    max_grad_norm: float = field(1e3, check=positive)
+    lr: float = field(3e-4, check=positive, help="actor learning rate", traced=True)
+    critic_lr: float = field(3e-4, check=positive, traced=True)
+    alpha_lr: float = field(3e-4, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    tau: float = field(0.005, check=open_unit, traced=True)
+    init_alpha: float = field(1.0, check=positive, traced=True)
+    target_entropy_scale: float = field(
+        1.0, check=non_negative, help="continuous: -scale*|A|; discrete: scale*log|A|", traced=True
+    )
+    max_grad_norm: float = field(1e3, check=positive, traced=True)
 
 
 # ---------------------------------------------------------------- networks
@@ -92,8 +92,13 @@ class Critic(nn.Module):
 
 #: two independent critics evaluated in one batched call: outputs stack on axis 0
 TwinCritic = nn.vmap(
-    Critic, variable_axes={"params": 0, "batch_stats": 0}, split_rngs={"params": True},
-    in_axes=None, out_axes=0, axis_size=2, methods=["__call__"],
+    Critic,
+    variable_axes={"params": 0, "batch_stats": 0},
+    split_rngs={"params": True},
+    in_axes=None,
+    out_axes=0,
+    axis_size=2,
+    methods=["__call__"],
 )
 
 
@@ -182,8 +187,14 @@ class Parts:
         self.adim = common.action_dim(env.action_space)
         head = self.adim if self.discrete else 2 * self.adim
         self.actor = Actor(head, cfg.hidden, cfg.activation)
-        self.critic = TwinCritic(self.adim if self.discrete else 1, cfg.critic_hidden or cfg.hidden,
-                                 cfg.activation, batch_renorm, bn_momentum, bn_warmup)
+        self.critic = TwinCritic(
+            self.adim if self.discrete else 1,
+            cfg.critic_hidden or cfg.hidden,
+            cfg.activation,
+            batch_renorm,
+            bn_momentum,
+            bn_warmup,
+        )
         self.total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def opt(self, lr, hp):
@@ -199,9 +210,15 @@ class Parts:
         dummy = None if self.discrete else jnp.zeros(obs.shape[:-1] + (self.adim,), jnp.float32)
         critic = dict(self.critic.init(k_critic, obs, dummy))
         log_alpha = jnp.log(hp["init_alpha"]).astype(jnp.float32)
-        return Learner(actor, critic, critic, log_alpha, self.opt(hp["lr"], hp).init(actor),
-                       self.opt(hp["critic_lr"], hp).init(critic["params"]),
-                       self.opt(hp["alpha_lr"], hp).init(log_alpha))
+        return Learner(
+            actor,
+            critic,
+            critic,
+            log_alpha,
+            self.opt(hp["lr"], hp).init(actor),
+            self.opt(hp["critic_lr"], hp).init(critic["params"]),
+            self.opt(hp["alpha_lr"], hp).init(log_alpha),
+        )
 
     def policy_out(self, actor_params, obs, key):
         """Discrete: (probs, log_probs); continuous: (squashed action, log pi) reparameterised."""
@@ -303,8 +320,9 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         metrics = {"loss": c_loss, "critic_loss": c_loss, "q_mean": (y).mean(), **a_metrics}
         return learner, jnp.abs(td).max(0), metrics
 
-    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=parts.act, learn=learn,
-                                    hparams=HPARAMS, policy=parts.policy)
+    return offpolicy.make_offpolicy(
+        config, cfg, env, init_learner=init_learner, act=parts.act, learn=learn, policy=parts.policy
+    )
 
 
 def make_train(config: RunConfig):

@@ -27,8 +27,6 @@ from rlx.algos.rollout import rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, positive, unit_interval
 from rlx.nets import ACTIVATIONS, QNetwork
 
-HPARAMS = ("lr", "gamma", "max_grad_norm", "explore_start", "explore_end", "explore_start_step", "explore_end_step")
-
 
 @dataclasses.dataclass(frozen=True)
 class Config:
@@ -45,13 +43,13 @@ class Config:
     rmsprop_decay: float = field(0.99, check=unit_interval)
     lr_schedule: str = field("constant", check=choice("constant", "linear"))
     # traced hyperparameters (sweepable)
-    lr: float = field(8.7e-3, check=positive)
-    gamma: float = field(0.99, check=unit_interval)
-    max_grad_norm: float = field(0.35, check=positive)
-    explore_start: float = field(1.0, check=positive, help="epsilon or tau at explore_start_step")
-    explore_end: float = field(0.05, check=positive, help="epsilon or tau from explore_end_step on")
-    explore_start_step: float = field(0.0, check=non_negative, help="frames")
-    explore_end_step: float = field(15000.0, check=non_negative, help="frames")
+    lr: float = field(8.7e-3, check=positive, traced=True)
+    gamma: float = field(0.99, check=unit_interval, traced=True)
+    max_grad_norm: float = field(0.35, check=positive, traced=True)
+    explore_start: float = field(1.0, check=positive, help="epsilon or tau at explore_start_step", traced=True)
+    explore_end: float = field(0.05, check=positive, help="epsilon or tau from explore_end_step on", traced=True)
+    explore_start_step: float = field(0.0, check=non_negative, help="frames", traced=True)
+    explore_end_step: float = field(15000.0, check=non_negative, help="frames", traced=True)
 
     def validate(self):
         if self.explore == "epsilon_greedy" and max(self.explore_start, self.explore_end) > 1:
@@ -90,16 +88,27 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
 
     def optimizer(hp):
         return common.make_optimizer(
-            cfg.optimizer, hp["lr"], hp["max_grad_norm"], schedule=cfg.lr_schedule,
-            total_steps=total_grad_steps, eps=cfg.adam_eps, rmsprop_decay=cfg.rmsprop_decay,
+            cfg.optimizer,
+            hp["lr"],
+            hp["max_grad_norm"],
+            schedule=cfg.lr_schedule,
+            total_steps=total_grad_steps,
+            eps=cfg.adam_eps,
+            rmsprop_decay=cfg.rmsprop_decay,
         )
 
     def explore_value(hp, update_count):
         frames = update_count.astype(jnp.float32) * frames_per_update
-        return exploration.schedule(cfg.explore_schedule, hp["explore_start"], hp["explore_end"],
-                                hp["explore_start_step"], hp["explore_end_step"], frames)
+        return exploration.schedule(
+            cfg.explore_schedule,
+            hp["explore_start"],
+            hp["explore_end"],
+            hp["explore_start_step"],
+            hp["explore_end_step"],
+            frames,
+        )
 
-    init = pg.make_init(cfg, HPARAMS, env, net, optimizer)
+    init = pg.make_init(cfg, env, net, optimizer)
 
     def q_loss(params, obs, action, target):
         q = jnp.take_along_axis(net.apply(params, obs), action[..., None], axis=-1)[..., 0]
@@ -118,8 +127,9 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         carry, traj = rollout(env, act, state.carry, k_roll, cfg.num_steps)
         q_next_all = net.apply(state.params, traj.next_obs)
         next_sampled = exploration.select_action(cfg.explore, k_next, q_next_all, value)
-        target = sarsa_targets(q_next_all, traj.action, next_sampled, traj.reward,
-                               traj.terminated, traj.truncated, hp["gamma"])
+        target = sarsa_targets(
+            q_next_all, traj.action, next_sampled, traj.reward, traj.terminated, traj.truncated, hp["gamma"]
+        )
         tx = optimizer(hp)
 
         def grad_step(carry, _):
@@ -129,9 +139,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             aux["grad_norm"] = optax.global_norm(grads)
             return (optax.apply_updates(params, updates), opt_state), aux
 
-        (params, opt_state), aux = jax.lax.scan(
-            grad_step, (state.params, state.opt_state), None, length=cfg.num_epochs
-        )
+        (params, opt_state), aux = jax.lax.scan(grad_step, (state.params, state.opt_state), None, length=cfg.num_epochs)
         metrics = jax.tree.map(jnp.mean, aux)
         metrics["explore"] = value
         metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)

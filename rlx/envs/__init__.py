@@ -7,7 +7,7 @@ statistics and normalisation wrappers go on top of every source alike.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from rlx.envs.core import Env, Step, Wrapper
 from rlx.envs.spaces import Box, Discrete
@@ -25,8 +25,19 @@ from rlx.envs.wrappers import (
 )
 
 __all__ = [
-    "Env", "Step", "Wrapper", "Box", "Discrete", "make", "make_batched", "resolve", "SOURCES",
-    "EpisodeStats", "NormalizeObs", "NormalizeReward", "episode_metrics",
+    "Env",
+    "Step",
+    "Wrapper",
+    "Box",
+    "Discrete",
+    "make",
+    "make_batched",
+    "resolve",
+    "SOURCES",
+    "EpisodeStats",
+    "NormalizeObs",
+    "NormalizeReward",
+    "episode_metrics",
 ]
 
 

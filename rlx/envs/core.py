@@ -3,7 +3,7 @@
 A single, un-vectorised env with pure functions; vectorisation, auto-reset, statistics and
 normalisation are wrappers (``rlx.envs.wrappers``), so they are written once for all sources.
 ``step`` returns termination and truncation separately: truncated episodes must bootstrap
-from the final observation, terminated ones must not (trap 1 in STYLE.md).
+from the final observation, terminated ones must not (trap 1 in docs/style.md).
 """
 
 from __future__ import annotations

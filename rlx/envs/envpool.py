@@ -19,7 +19,7 @@ Three things the bridge does that envpool alone does not:
   owning envs ``[s*N, (s+1)*N)``. The pool is built at ``reset`` time with every env's seed drawn
   from that JAX seed's key, so a seed's run does not depend on how many seeds run beside it.
   (envpool's own XLA custom call is faster for very light envs but has no vmap rule and cannot
-  step a subset of envs, which the same-step reset needs: DESIGN.md.)
+  step a subset of envs, which the same-step reset needs: docs/design.md.)
 * **float32.** MuJoCo tasks return float64 observations; they are cast on the host (no silent
   float64 in the graph). Atari frames stay ``uint8`` until the network.
 
@@ -107,7 +107,7 @@ class EnvpoolEnv(Env):
         import envpool
 
         if env_id.startswith("ALE/"):
-            env_id = env_id[len("ALE/"):]
+            env_id = env_id[len("ALE/") :]
         self.name = env_id
         self._num_envs = int(num_envs)
         self._num_threads = int(num_threads)
@@ -134,8 +134,12 @@ class EnvpoolEnv(Env):
         n = int(seeds.size)
         threads = self._num_threads or min(n, os.cpu_count() or 1)
         return envpool.make(
-            self.name, env_type="gymnasium", num_envs=n, env_seed=[int(s) for s in seeds],
-            num_threads=threads, **self._kwargs,
+            self.name,
+            env_type="gymnasium",
+            num_envs=n,
+            env_seed=[int(s) for s in seeds],
+            num_threads=threads,
+            **self._kwargs,
         )
 
     def _extras(self, info, lead):
@@ -238,7 +242,9 @@ class EnvpoolEnv(Env):
         seeds = jax.random.randint(key, (self._num_envs,), 0, INT32_MAX, dtype=jnp.int32)
         scalar = jax.ShapeDtypeStruct((), jnp.int32)
         pid, steps, obs = jax.pure_callback(
-            self._host_reset, (scalar, scalar, self._obs_struct()), seeds,
+            self._host_reset,
+            (scalar, scalar, self._obs_struct()),
+            seeds,
             vmap_method="broadcast_all",
         )
         return PoolState(pid, steps), obs
@@ -248,12 +254,22 @@ class EnvpoolEnv(Env):
         n = (self._num_envs,)
         scalar = jax.ShapeDtypeStruct((), jnp.int32)
         structs = (
-            scalar, self._obs_struct(), self._obs_struct(), jax.ShapeDtypeStruct(n, jnp.float32),
-            jax.ShapeDtypeStruct(n, jnp.bool_), jax.ShapeDtypeStruct(n, jnp.bool_), *self._extra_structs(),
+            scalar,
+            self._obs_struct(),
+            self._obs_struct(),
+            jax.ShapeDtypeStruct(n, jnp.float32),
+            jax.ShapeDtypeStruct(n, jnp.bool_),
+            jax.ShapeDtypeStruct(n, jnp.bool_),
+            *self._extra_structs(),
         )
         action = jnp.asarray(action, jnp.int32 if isinstance(self.action_space, Discrete) else jnp.float32)
         steps, obs, final_obs, reward, terminated, truncated, *extra = jax.pure_callback(
-            self._host_step, structs, state.pool, state.steps, action, vmap_method="broadcast_all",
+            self._host_step,
+            structs,
+            state.pool,
+            state.steps,
+            action,
+            vmap_method="broadcast_all",
         )
         info = {"final_obs": final_obs}
         if self._has_lives:

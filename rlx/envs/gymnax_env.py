@@ -6,7 +6,6 @@ not auto-reset: our ``AutoReset`` wrapper does that for every source in the same
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -43,9 +42,7 @@ class GymnaxEnv(Env):
             # gymnax's continuous classic-control envs read a scalar or a (1,) action alike
             action = action.reshape(self.action_space.shape)
         obs, state, reward, terminated, _ = self.env.step_env(key, state, action, self.params)
-        truncated = jnp.logical_and(
-            self.env.is_truncated(state, self.params), jnp.logical_not(terminated)
-        )
+        truncated = jnp.logical_and(self.env.is_truncated(state, self.params), jnp.logical_not(terminated))
         return Step(
             state,
             jnp.asarray(obs, jnp.float32),

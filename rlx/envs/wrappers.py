@@ -209,7 +209,7 @@ class RunningMeanStd:
     def create(cls, shape):
         return cls(jnp.zeros(shape, jnp.float32), jnp.ones(shape, jnp.float32), jnp.float32(1e-4))
 
-    def update(self, batch: jax.Array) -> "RunningMeanStd":
+    def update(self, batch: jax.Array) -> RunningMeanStd:
         """Parallel (Chan et al.) merge of a batch's moments over axis 0."""
         b_mean = batch.mean(0)
         b_var = batch.var(0)

@@ -6,6 +6,16 @@ from rlx.nets.actor_critic import NETWORKS, ActorCritic, QNetwork, action_head_s
 from rlx.nets.cnn import NatureCNN
 
 __all__ = [
-    "Categorical", "Normal", "TanhNormal", "make_dist", "MLP", "ACTIVATIONS", "orthogonal",
-    "ActorCritic", "QNetwork", "action_head_size", "NatureCNN", "NETWORKS",
+    "Categorical",
+    "Normal",
+    "TanhNormal",
+    "make_dist",
+    "MLP",
+    "ACTIVATIONS",
+    "orthogonal",
+    "ActorCritic",
+    "QNetwork",
+    "action_head_size",
+    "NatureCNN",
+    "NETWORKS",
 ]

@@ -6,7 +6,7 @@ near zero-mean, the value head with gain 1 (Andrychowicz et al. 2021, "What Matt
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -61,9 +61,7 @@ class ActorCritic(nn.Module):
         value = dense(1, 1.0)(critic_x)[..., 0]
         log_std = None
         if self.dist == "normal":
-            log_std = self.param(
-                "log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,)
-            )
+            log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
         return head, log_std, value
 
 

@@ -15,7 +15,7 @@ the same ``(kh, kw, in, out)`` parameter as ``flax.linen.Conv``'s, so both paths
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import flax.linen as nn
 import jax
@@ -104,8 +104,9 @@ class NatureCNN(nn.Module):
     def __call__(self, obs):
         x = jnp.moveaxis(obs, -3, -1) if self.channels_first else obs  # still uint8: bytes move
         for i, (features, kernel, stride) in enumerate(NATURE_CONVS):
-            x = Conv(features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl,
-                     name=f"Conv_{i}")(x)
+            x = Conv(
+                features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name=f"Conv_{i}"
+            )(x)
             x = nn.relu(x)
         x = x.reshape(x.shape[:-3] + (-1,))
         x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)

@@ -6,7 +6,7 @@ Orthogonal init with gain sqrt(2) on hidden layers is the standard PPO recipe
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp

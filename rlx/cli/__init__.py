@@ -1,0 +1,1 @@
+"""Command-line entry points, each installed as an ``rlx-*`` console command."""

@@ -1,0 +1,1 @@
+"""After training: replaying a policy (``enjoy``), videos and learning-curve plots."""

@@ -1,0 +1,143 @@
+"""Learning curves: mean across seeds with a band of one standard deviation (clipped to the seeds'
+range), against frames.
+
+``plot_run(run_dir)`` draws a run's own graphs (``plots/total_reward.png`` and
+``plots/total_reward_ma.png``) at the end of training; ``python -m rlx.plot RUN [RUN ...] --title X``
+overlays several runs in one graph (SLM-Lab's multi-trial graph: each trial's mean over its
+sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+
+
+def load_curve(metrics_csv: pathlib.Path, column: str = "total_reward"):
+    """``(frames, values[seed, point])`` from a run's metrics.csv (points common to every seed)."""
+    by_seed: dict[int, list[tuple[float, float]]] = {}
+    with open(metrics_csv, newline="") as f:
+        reader = csv.DictReader(f)
+        if column not in (reader.fieldnames or []):
+            raise ValueError(f"{metrics_csv}: no column {column!r}; columns: {', '.join(reader.fieldnames or [])}")
+        for row in reader:
+            by_seed.setdefault(int(row["seed"]), []).append((float(row["frame"]), float(row[column])))
+    if not by_seed:
+        raise ValueError(f"{metrics_csv}: no rows")
+    seeds = sorted(by_seed)
+    n = min(len(by_seed[s]) for s in seeds)
+    frames = np.array([fr for fr, _ in by_seed[seeds[0]][:n]])
+    values = np.array([[v for _, v in by_seed[s][:n]] for s in seeds])
+    return frames, values
+
+
+def run_label(run_dir: pathlib.Path) -> str:
+    """``<algo> <env>`` from the run's config.yaml, else the folder name."""
+    run_dir = pathlib.Path(run_dir)
+    try:
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.load(run_dir / "config.yaml")
+        return f"{cfg.algo.name} {cfg.env} ({run_dir.name})"
+    except Exception:
+        return run_dir.name
+
+
+def _metrics_csv(run: pathlib.Path) -> pathlib.Path:
+    run = pathlib.Path(run)
+    return run / "metrics.csv" if run.is_dir() else run
+
+
+def plot_runs(
+    runs: list[tuple[str, pathlib.Path]],
+    out: pathlib.Path,
+    title: str,
+    column: str = "total_reward",
+    target: float | None = None,
+):
+    """One line (mean over seeds) and one band (+-1 std over seeds) per run; ``runs`` are
+    ``(label, run folder or metrics.csv)`` pairs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, path) in enumerate(runs):
+        frames, values = load_curve(_metrics_csv(path), column)
+        with warnings.catch_warnings():  # log points before any episode ended are NaN for every seed
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(values, axis=0)
+            std = np.nanstd(values, axis=0)
+            lo = np.maximum(mean - std, np.nanmin(values, axis=0))  # never past what some seed reached
+            hi = np.minimum(mean + std, np.nanmax(values, axis=0))
+        color = colors[i % len(colors)]
+        n = values.shape[0]
+        ax.plot(frames, mean, color=color, lw=1.4, label=f"{label}, {n} seed{'s' if n != 1 else ''}")
+        ax.fill_between(frames, lo, hi, color=color, alpha=0.2, lw=0)
+    if target is not None:
+        ax.axhline(target, color="grey", ls="--", lw=1, label="target")
+    ax.set_xlabel("frames")
+    ax.set_ylabel(column.replace("_", " ") + " (mean, band: ±1 std over seeds)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    out = pathlib.Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def plot_run(run_dir: pathlib.Path) -> list[pathlib.Path]:
+    """A run's own graphs, written to ``<run>/plots/``."""
+    run_dir = pathlib.Path(run_dir)
+    label = run_label(run_dir)
+    title = label.split(" (")[0]
+    return [
+        plot_runs([(label, run_dir)], run_dir / "plots" / f"{column}.png", title=title, column=column)
+        for column in ("total_reward", "total_reward_ma")
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m rlx.plot", description="Overlay the learning curves of several runs in one PNG."
+    )
+    parser.add_argument("runs", nargs="+", help="run folders (or metrics.csv files)")
+    parser.add_argument("--title", default="learning curves")
+    parser.add_argument("--column", default="total_reward", help="metrics.csv column (e.g. total_reward_ma)")
+    parser.add_argument("--out", default=None, help="PNG path (default: runs/plots/<title>.png)")
+    parser.add_argument("--target", type=float, default=None, help="draw a horizontal target line")
+    parser.add_argument("--labels", default=None, help="comma-separated legend labels, one per run")
+    args = parser.parse_args(argv)
+    runs = [pathlib.Path(r) for r in args.runs]
+    for r in runs:
+        if not _metrics_csv(r).is_file():
+            print(f"rlx.plot: error: {r}: no metrics.csv", file=sys.stderr)
+            return 2
+    labels = args.labels.split(",") if args.labels else [run_label(r) for r in runs]
+    if len(labels) != len(runs):
+        print(f"rlx.plot: error: --labels gives {len(labels)} labels for {len(runs)} runs", file=sys.stderr)
+        return 2
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in args.title)
+    out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / "plots" / f"{safe}.png"
+    try:
+        plot_runs(list(zip(labels, runs)), out, args.title, column=args.column, target=args.target)
+    except ValueError as err:
+        print(f"rlx.plot: error: {err}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

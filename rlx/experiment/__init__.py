@@ -1,0 +1,1 @@
+"""Running an experiment: the chunk loop, its sinks (CSV, wandb, progress, checkpoints, Hub), scoring."""

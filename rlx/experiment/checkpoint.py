@@ -1,0 +1,191 @@
+"""Checkpoints of a whole trial: the vmapped train state plus the runner's host-side state.
+
+Layout: ``<run>/checkpoints/<update>/`` (one orbax step per saved chunk boundary, named by the
+number of updates done), each holding ``state`` (the vmapped train state: params, optimiser,
+env state with its normaliser and episode statistics, replay buffer, typed PRNG keys, counters)
+and ``host`` (JSON: chunk index, log history for the moving average, metrics.csv row count,
+trial score). orbax writes a step into a temporary folder and renames it when complete, so an
+interrupted save never replaces a good checkpoint; a leftover temporary folder is ignored.
+
+Kept: the latest ``max_to_keep`` steps and the best one by trial score (the mean over seeds of
+``total_reward_ma`` at the step's last log point, SLM-Lab's trial score). Restores are always
+against a target structure (``jax.eval_shape`` of the vmapped init): orbax then gives back the
+same TrainState, Adam state and typed PRNG keys bit for bit (docs/design.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+from typing import Any
+
+import jax
+
+DIRNAME = "checkpoints"
+
+
+class CheckpointError(RuntimeError):
+    """A missing or unreadable checkpoint; ``str(err)`` is one line."""
+
+
+def _ocp():
+    import orbax.checkpoint as ocp
+
+    return ocp
+
+
+def _score_key(metrics) -> float:
+    score = (metrics or {}).get("score", float("-inf"))
+    return score if score is not None and math.isfinite(score) else float("-inf")
+
+
+def _fill_empty(tree):
+    """orbax cannot save zero-size arrays (MJX's ``Data`` has some, e.g. ``act`` in a model without
+    activations): each is saved as a one-element placeholder and rebuilt from the restore target."""
+
+    def fill(x):
+        if getattr(x, "size", 1) != 0:
+            return x
+        if isinstance(x, jax.ShapeDtypeStruct):
+            return jax.ShapeDtypeStruct((1,), x.dtype)
+        return jax.numpy.zeros((1,), x.dtype)
+
+    return jax.tree.map(fill, tree)
+
+
+def _restore_empty(target, restored):
+    return jax.tree.map(
+        lambda t, r: jax.numpy.zeros(t.shape, t.dtype) if getattr(t, "size", 1) == 0 else r, target, restored
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
+
+
+def _step_dirs(directory: pathlib.Path) -> list[int]:
+    """Complete steps on disk (orbax names temporary folders ``<step>.orbax-checkpoint-tmp-*``)."""
+    if not directory.is_dir():
+        return []
+    return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+class Checkpointer:
+    """Saves at chunk boundaries (asynchronously: the next chunk runs while the files are written)."""
+
+    def __init__(self, run_dir: pathlib.Path, max_to_keep: int = 2, write: bool = True):
+        ocp = _ocp()
+        from orbax.checkpoint import checkpoint_managers as cm
+
+        self.directory = pathlib.Path(run_dir).absolute() / DIRNAME
+        policy = cm.AnyPreservationPolicy(
+            [
+                cm.LatestN(n=max_to_keep),
+                cm.BestN(get_metric_fn=_score_key, n=1, keep_checkpoints_without_metrics=False),
+            ]
+        )
+        options = ocp.CheckpointManagerOptions(
+            preservation_policy=policy,
+            create=write,
+            cleanup_tmp_directories=write,  # only a writer tidies interrupted saves away
+            enable_async_checkpointing=True,
+        )
+        self.manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "host"))
+
+    def save(self, step: int, state: Any, host: dict, score: float | None = None):
+        ocp = _ocp()
+        host = {**host, "score": score if score is not None and math.isfinite(score) else None}
+        self.manager.save(
+            step,
+            args=ocp.args.Composite(state=ocp.args.StandardSave(_fill_empty(state)), host=ocp.args.JsonSave(host)),
+            metrics={"score": host["score"] if host["score"] is not None else float("-inf")},
+            force=True,
+        )
+
+    def wait(self):
+        self.manager.wait_until_finished()
+
+    def close(self):
+        self.manager.wait_until_finished()
+        self.manager.close()
+
+    def steps(self) -> list[int]:
+        return sorted(self.manager.all_steps())
+
+    def host(self, step: int) -> dict:
+        """The host-side JSON of a step (cheap: does not read the arrays)."""
+        path = self.directory / str(step) / "host" / "metadata"  # where orbax's JsonSave puts it
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint {self.directory / str(step)}: no host state")
+        return json.loads(path.read_text())
+
+    def best_step(self) -> int | None:
+        best, best_score = None, float("-inf")
+        for step in self.steps():
+            try:
+                score = self.host(step).get("score")
+            except (CheckpointError, ValueError):
+                continue
+            if score is not None and (best is None or score >= best_score):
+                best, best_score = step, score
+        return best
+
+    def restore(self, step: int, target: Any) -> tuple[Any, dict]:
+        ocp = _ocp()
+        out = self.manager.restore(
+            step,
+            args=ocp.args.Composite(state=ocp.args.StandardRestore(_fill_empty(target)), host=ocp.args.JsonRestore()),
+        )
+        return _restore_empty(target, out.state), dict(out.host)
+
+
+def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
+    steps = ckpt.steps()
+    if not steps:
+        raise CheckpointError(f"{ckpt.directory}: no checkpoint found")
+    if which in ("latest", None):
+        return steps[-1]
+    if which == "best":
+        best = ckpt.best_step()
+        return best if best is not None else steps[-1]
+    try:
+        step = int(which)
+    except (TypeError, ValueError):
+        raise CheckpointError(f"checkpoint: {which!r} is not latest, best or a step number") from None
+    if step not in steps:
+        raise CheckpointError(f"checkpoint: no step {step}; saved steps: {', '.join(map(str, steps))}")
+    return step
+
+
+def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tuple[Any, dict, int]:
+    """``(state, host, step)`` of a run folder's checkpoint, restored against ``target``.
+
+    Reads only: a missing folder, no checkpoint or an unreadable one raises ``CheckpointError``
+    with one line and leaves the run folder as it was.
+    """
+    directory = pathlib.Path(run_dir) / DIRNAME
+    if not _step_dirs(directory):
+        raise CheckpointError(f"{run_dir}: no checkpoint in {directory}")
+    try:
+        ckpt = Checkpointer(run_dir, write=False)
+    except Exception as err:  # orbax raises many kinds
+        raise CheckpointError(f"{directory}: cannot open checkpoints ({_first_line(err)})") from None
+    try:
+        step = resolve_step(ckpt, which)
+        try:
+            state, host = ckpt.restore(step, target)
+        except Exception as err:
+            raise CheckpointError(
+                f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({_first_line(err)})"
+            ) from None
+    finally:
+        try:
+            ckpt.manager.close()
+        except Exception:
+            pass
+    bad = [x for x in jax.tree.leaves(state) if not hasattr(x, "shape")]
+    if bad:
+        raise CheckpointError(f"checkpoint {directory / str(step)}: incomplete state")
+    return state, host, step

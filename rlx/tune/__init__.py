@@ -1,0 +1,1 @@
+"""Hyperparameter tuning: vmapped sweeps in one program (``sweep``) and Ray Tune searches (``search``)."""

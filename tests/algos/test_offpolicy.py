@@ -1,0 +1,153 @@
+"""Off-policy family: DQN targets and target updates, SAC's twin minimum and temperature, batch renorm,
+and short vmapped runs of every algorithm through the shared off-policy step."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from rlx.algos import crossq, dqn, sac
+from rlx.config.compose import load
+from rlx.config import ConfigError
+from rlx.nets.batch_renorm import BatchRenorm
+
+
+def test_hard_target_update_copies_every_period():
+    target, params = {"w": jnp.zeros(())}, {"w": jnp.ones(())}
+    copied = [float(dqn.update_target(target, params, jnp.int32(s), {}, "hard", 3)["w"]) for s in range(7)]
+    assert copied == [0, 0, 1, 0, 0, 1, 0]  # after grad steps 3 and 6
+
+
+def test_polyak_target_update():
+    out = dqn.update_target(
+        {"w": jnp.zeros(2)}, {"w": jnp.ones(2)}, jnp.int32(0), {"tau": jnp.float32(0.1)}, "polyak", 1
+    )
+    np.testing.assert_allclose(out["w"], [0.1, 0.1])
+
+
+def test_double_dqn_target_uses_online_argmax():
+    q_next_target = jnp.array([[1.0, 5.0], [2.0, 0.0]])
+    q_next_online = jnp.array([[3.0, 2.0], [0.0, 1.0]])
+    r, term = jnp.array([1.0, 1.0]), jnp.array([0.0, 1.0])
+    plain = dqn.q_target(q_next_target, q_next_online, r, term, 0.5, double=False)
+    double = dqn.q_target(q_next_target, q_next_online, r, term, 0.5, double=True)
+    np.testing.assert_allclose(plain, [1.0 + 0.5 * 5.0, 1.0])  # max of the target net; no bootstrap at termination
+    np.testing.assert_allclose(double, [1.0 + 0.5 * 1.0, 1.0])  # target net evaluates the online net's argmax
+
+
+def test_td_loss_weights_and_kinds():
+    q, y, w = jnp.array([0.0, 0.0]), jnp.array([0.5, 3.0]), jnp.array([1.0, 0.5])
+    mse, td = dqn.td_loss(q, y, w, "mse", 1.0)
+    huber, _ = dqn.td_loss(q, y, w, "huber", 1.0)
+    np.testing.assert_allclose(td, [-0.5, -3.0])
+    assert float(mse) == pytest.approx((0.5 * 0.25 + 0.5 * 0.5 * 9.0) / 2)
+    assert float(huber) == pytest.approx((0.5 * 0.25 + 0.5 * (3.0 - 0.5)) / 2)
+
+
+def test_soft_target_takes_twin_minimum():
+    twins = jnp.array([[1.0, 5.0], [3.0, 2.0]])  # (2 critics, batch 2)
+    out = (None, jnp.array([0.0, 0.0]))  # continuous: (action, log pi) with log pi = 0
+    y = sac.soft_target(jnp.zeros(2), jnp.zeros(2), 1.0, twins, out, 0.5, discrete=False)
+    np.testing.assert_allclose(y, [1.0, 2.0])
+    # discrete: expectation over the policy of (min Q - alpha log pi)
+    twins_d = jnp.array([[[1.0, 4.0]], [[2.0, 3.0]]])  # (2, batch 1, actions 2)
+    probs = jnp.array([[0.25, 0.75]])
+    y_d = sac.soft_target(jnp.zeros(1), jnp.zeros(1), 1.0, twins_d, (probs, jnp.log(probs)), 0.0, discrete=True)
+    np.testing.assert_allclose(y_d, [0.25 * 1.0 + 0.75 * 3.0], rtol=1e-6)
+
+
+def test_temperature_gradient_sign():
+    """alpha must grow when the policy's entropy is below the target and shrink when above."""
+    log_alpha = jnp.float32(0.0)
+    g_low = jax.grad(sac.alpha_loss)(log_alpha, jnp.array([0.1, 0.2]), 1.0)
+    g_high = jax.grad(sac.alpha_loss)(log_alpha, jnp.array([2.0, 3.0]), 1.0)
+    assert float(g_low) < 0 < float(g_high)  # gradient descent: log alpha up, then down
+
+
+def test_twin_critics_are_independent():
+    critic = sac.TwinCritic(1, (16,), "relu")
+    obs, act = jnp.ones((5, 3)), jnp.ones((5, 1))
+    variables = critic.init(jax.random.key(0), obs, act)
+    q = critic.apply(variables, obs, act)
+    assert q.shape == (2, 5)
+    assert not np.allclose(q[0], q[1])
+
+
+def test_batch_renorm_train_vs_eval():
+    bn = BatchRenorm(momentum=0.9, warmup_steps=0)
+    x = jax.random.normal(jax.random.key(0), (256, 3)) * 4.0 + 10.0
+    variables = bn.init(jax.random.key(1), x)
+    stats0 = variables["batch_stats"]
+    # eval: running statistics (mean 0, var 1 at init), state untouched
+    y_eval = bn.apply(variables, x, False)
+    np.testing.assert_allclose(y_eval, (x - 0.0) / jnp.sqrt(1.0 + 1e-3), rtol=1e-5)
+    # train: batch moments, corrected towards the running ones by r, d clipped at r_max, d_max
+    y_train, new = bn.apply(variables, x, True, mutable=["batch_stats"])
+    std_b = x.std(0)
+    r = jnp.clip(jnp.sqrt(x.var(0) + 1e-3) / 1.0, 1 / 3.0, 3.0)
+    d = jnp.clip(x.mean(0), -5.0, 5.0)
+    np.testing.assert_allclose(y_train, (x - x.mean(0)) / jnp.sqrt(std_b**2 + 1e-3) * r + d, rtol=1e-4, atol=1e-4)
+    st = new["batch_stats"]
+    np.testing.assert_allclose(st["mean"], 0.9 * stats0["mean"] + 0.1 * x.mean(0), rtol=1e-5)
+    assert int(st["steps"]) == 1
+    # during warm-up it is plain batch norm: zero mean, unit variance per feature
+    warm = BatchRenorm(warmup_steps=10)
+    y_warm, _ = warm.apply(warm.init(jax.random.key(1), x), x, True, mutable=["batch_stats"])
+    np.testing.assert_allclose(y_warm.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(y_warm.std(0), 1.0, atol=1e-3)
+
+
+def _short_run(*overrides, updates=40):
+    config = load(*overrides, "num_seeds=2", "max_frame=400", "logger.progress=false")
+    module = {"dqn": dqn, "ddqn_per": dqn, "sac": sac, "crossq": crossq}[config.algo.name]
+    algo = module.make_algo(config)
+    state = jax.jit(jax.vmap(algo.init))(jax.random.split(jax.random.key(0), 2))
+    step = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)))
+    state, metrics = step(state)
+    return algo, state, metrics
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("+bench=classic/cartpole", "algo=ddqn_per"),  # double + PER covers the dqn path too
+        ("+bench=classic/pendulum", "algo=crossq"),  # continuous SAC parts + batch renorm
+        ("+bench=classic/cartpole", "algo=dqn", "algo.n_step=3", "algo.layer_norm=true"),  # n-step + LayerNorm
+        pytest.param(
+            ("+bench=classic/cartpole", "algo=dqn", "algo.n_step=1", "algo.layer_norm=false"), marks=pytest.mark.slow
+        ),
+        pytest.param(("+bench=classic/cartpole", "algo=sac"), marks=pytest.mark.slow),
+        pytest.param(("+bench=classic/pendulum", "algo=sac"), marks=pytest.mark.slow),
+        pytest.param(("+bench=classic/acrobot", "algo=crossq"), marks=pytest.mark.slow),  # discrete CrossQ
+    ],
+)
+def test_offpolicy_runs_and_learns_per_seed(overrides):
+    algo, state, m = _short_run(
+        *overrides, "algo.warmup_frames=64", "algo.batch_size=32", "algo.buffer_size=500", "algo.hidden=[32,32]"
+    )
+    assert m["learning"][:, -1].min() == 1.0  # past warm-up
+    loss = np.asarray(m["loss"])
+    assert np.all(np.isfinite(loss)) and np.any(loss != 0)
+    assert int(state.replay.size[0]) == min(500, 40 * algo.frames_per_update)
+    leaves = jax.tree.leaves(state.learner)
+    assert any(not np.allclose(x[0], x[1]) for x in leaves if x.ndim)  # seeds differ
+
+
+def test_n_step_longer_than_the_buffer_is_a_config_error():
+    with pytest.raises(ConfigError, match="algo.n_step"):
+        _short_run("+bench=classic/cartpole", "algo=dqn", "algo.n_step=200", "algo.buffer_size=256", updates=1)
+
+
+def test_q_network_layer_norm_is_a_switch():
+    from rlx.nets import QNetwork
+
+    x = jnp.ones((3, 4))
+    plain = QNetwork(2, (8, 8)).init(jax.random.key(0), x)
+    normed_net = QNetwork(2, (8, 8), layer_norm=True)
+    normed = normed_net.init(jax.random.key(0), x)
+    assert "LayerNorm_0" not in str(jax.tree_util.tree_structure(plain))
+    assert "LayerNorm_0" in str(jax.tree_util.tree_structure(normed))
+    # the normalised torso's output does not grow with the input's scale
+    big = normed_net.apply(normed, 1000.0 * x)
+    np.testing.assert_allclose(big, normed_net.apply(normed, x), rtol=1e-3, atol=1e-3)
