@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlx.algos import common, offpolicy
+from rlx.algos import common, offpolicy, optim
 from rlx.algos import explore as exploration
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
 from rlx.envs import Discrete
@@ -112,7 +112,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def optimizer(hp):
-        return common.make_optimizer(
+        return optim.make_optimizer(
             cfg.optimizer,
             hp["lr"],
             hp["max_grad_norm"],

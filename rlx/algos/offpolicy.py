@@ -218,4 +218,4 @@ def make_offpolicy(
         metrics.update(envs.episode_metrics(env, carry.env_state))
         return OffPolicyState(learner, rep, carry, key, hp, state.update_count + 1, steps), metrics
 
-    return common.Algo(init, update, frames_per_update, num_updates, grad_steps, env, policy)
+    return common.Algo(init, update, frames_per_update, num_updates, grad_steps, env, policy, lambda s: s.learner)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlx.algos import common, explore
+from rlx.algos import common, explore, optim
 from rlx.algos.rollout import EnvCarry, Transition, reset, rollout
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 from rlx.nets import ACTIVATIONS, ActorCritic, make_dist
@@ -126,7 +126,7 @@ def make_actor_critic_optimizer(cfg, hp, total_steps: int):
     actor and critic networks, once per network (own gradient clip; critic lr scaled)."""
 
     def make(lr):
-        return common.make_optimizer(
+        return optim.make_optimizer(
             cfg.optimizer,
             lr,
             hp["max_grad_norm"],
@@ -255,10 +255,12 @@ def make_onpolicy_algo(config: RunConfig, env, targets_fn: TargetsFn, use_value)
         metrics = dict(aux)
         metrics["grad_norm"] = optax.global_norm(grads)
         metrics["ent_coef"] = ent_coef
-        metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, num_updates)
+        metrics["lr"] = optim.current_lr(opt_state, hp["lr"], cfg.lr_schedule, num_updates)
         if weight is not None:
             metrics["used_frac"] = weight.mean()
         metrics.update(common.envs.episode_metrics(env, carry.env_state))
         return TrainState(params, opt_state, carry, key, hp, state.update_count + 1), metrics
 
-    return common.Algo(init, update, frames_per_update, num_updates, 1, env, make_policy(dist_value))
+    return common.Algo(
+        init, update, frames_per_update, num_updates, 1, env, make_policy(dist_value), lambda s: s.params
+    )

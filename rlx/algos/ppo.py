@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlx.algos import common, pg
+from rlx.algos import common, optim, pg
 from rlx.algos.returns import gae
 from rlx.algos.rollout import reset, rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, positive, unit_interval
@@ -142,7 +142,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     total_grad_steps = num_updates * grad_steps
 
     def optimizer(hp):
-        return common.make_optimizer(
+        return optim.make_optimizer(
             cfg.optimizer,
             hp["lr"],
             hp["max_grad_norm"],
@@ -238,12 +238,14 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             unroll=cfg.network == "cnn",
         )
         metrics = jax.tree.map(jnp.mean, aux)
-        metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
+        metrics["lr"] = optim.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
         metrics.update(common.envs.episode_metrics(env, carry.env_state))
         new_state = TrainState(params, opt_state, carry, key, hp, state.update_count + 1, vn)
         return new_state, metrics
 
-    return common.Algo(init, update, batch_size, num_updates, grad_steps, env, pg.make_policy(dist_value))
+    return common.Algo(
+        init, update, batch_size, num_updates, grad_steps, env, pg.make_policy(dist_value), lambda s: s.params
+    )
 
 
 def make_train(config: RunConfig):

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import optax
 
 from rlx import envs
-from rlx.algos import common
+from rlx.algos import common, optim
 from rlx.algos import explore as exploration
 from rlx.algos import pg
 from rlx.algos.pg import TrainState  # the same fields as every on-policy learner
@@ -87,7 +87,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     total_grad_steps = num_updates * cfg.num_epochs
 
     def optimizer(hp):
-        return common.make_optimizer(
+        return optim.make_optimizer(
             cfg.optimizer,
             hp["lr"],
             hp["max_grad_norm"],
@@ -142,7 +142,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         (params, opt_state), aux = jax.lax.scan(grad_step, (state.params, state.opt_state), None, length=cfg.num_epochs)
         metrics = jax.tree.map(jnp.mean, aux)
         metrics["explore"] = value
-        metrics["lr"] = common.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
+        metrics["lr"] = optim.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
         metrics.update(envs.episode_metrics(env, carry.env_state))
         return TrainState(params, opt_state, carry, key, hp, state.update_count + 1), metrics
 
@@ -152,7 +152,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             return exploration.greedy(key, q)
         return exploration.select_action(cfg.explore, key, q, cfg.explore_end)
 
-    return common.Algo(init, update, frames_per_update, num_updates, cfg.num_epochs, env, policy)
+    return common.Algo(init, update, frames_per_update, num_updates, cfg.num_epochs, env, policy, lambda s: s.params)
 
 
 def make_train(config: RunConfig):

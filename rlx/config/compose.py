@@ -14,6 +14,7 @@ import pathlib
 
 from rlx.config.run import RunConfig, run_config_from_dict
 from rlx.config.schema import ConfigError
+from rlx.errors import first_line
 
 GROUPS = ("algo", "bench")
 DEFAULT_BENCH = "classic/cartpole"
@@ -115,7 +116,7 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
         with initialize_config_module(config_module="rlx.configs", version_base="1.3"):
             cfg = compose(config_name="config", overrides=group_overrides)
     except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise ConfigError(f"config: {first}") from None
     finally:
         GlobalHydra.instance().clear()
@@ -124,7 +125,7 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
         try:
             cfg = OmegaConf.merge(cfg, OmegaConf.load(bench_file))
         except Exception as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = first_line(err)
             raise ConfigError(f"bench: {bench_file}: unreadable ({first})") from None
     cfg.algo = {"name": algo_name}
     tuned = cfg.get("tuned") or {}
@@ -155,7 +156,7 @@ def load_run(run_dir: str | pathlib.Path) -> RunConfig:
     try:
         data = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
     except Exception as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise ConfigError(f"{path}: unreadable ({first})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: not a config mapping")

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 from rlx import envs  # noqa: E402
 from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state  # noqa: E402
+from rlx.errors import first_line  # noqa: E402
 
 USAGE = __doc__.strip().splitlines()[0].split(": ", 1)[1].strip("`.")
 OPTIONS = {
@@ -56,15 +57,6 @@ def make_eval_env(config, num_envs: int):
     return env
 
 
-def policy_params(state):
-    """What ``Algo.act`` takes as ``params``: on-policy states carry ``params``; off-policy ones
-    (rlx.algos.offpolicy) a ``learner`` pytree that their ``act`` reads."""
-    for name in ("params", "learner"):
-        if hasattr(state, name):
-            return getattr(state, name)
-    raise EnjoyError(f"{type(state).__name__} has neither params nor learner; cannot act")
-
-
 def _reset(eval_env, key, train_env, train_env_state):
     """Reset ``eval_env``; a frozen obs normaliser gets the trained statistics before the first obs."""
     if isinstance(eval_env, NormalizeObs):
@@ -88,7 +80,7 @@ def evaluate(algo, eval_env, state, key, deterministic: bool = False, max_steps:
 
     def body(c):
         key, k_act, k_env = jax.random.split(c["key"], 3)
-        action = algo.act(policy_params(state), c["obs"], k_act, deterministic)
+        action = algo.act(algo.policy_params(state), c["obs"], k_act, deterministic)
         out = eval_env.step(c["env_state"], action, k_env)
         first = jnp.logical_and(out.info["episode_done"], ~c["done"])
         return {
@@ -136,7 +128,7 @@ def record_episode(algo, config, state, key, deterministic: bool, max_steps: int
     def step(c, k):
         env_state, obs, done = c
         k_act, k_env = jax.random.split(k)
-        action = algo.act(policy_params(state), obs, k_act, deterministic)
+        action = algo.act(algo.policy_params(state), obs, k_act, deterministic)
         out = env.step(env_state, action, k_env)
         raw = jax.tree.map(lambda x: x[0], _raw_state(env, env_state))
         return (out.state, out.obs, jnp.logical_or(done, out.info["episode_done"][0])), (raw, done)
@@ -188,15 +180,10 @@ def _mujoco_renderer(base):
             return [np.asarray(f) for f in base.env.render([s.env for s in states], height=240, width=320)]
         except Exception as err:  # no OpenGL (EGL / OSMesa) here
             raise EnjoyError(
-                f"video: MuJoCo cannot render here ({_first_line(err)}); try MUJOCO_GL=egl or osmesa"
+                f"video: MuJoCo cannot render here ({first_line(err)}); try MUJOCO_GL=egl or osmesa"
             ) from None
 
     return render_all
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:160] if text else type(err).__name__
 
 
 def renderer_for(env):

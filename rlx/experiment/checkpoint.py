@@ -22,6 +22,8 @@ from typing import Any
 
 import jax
 
+from rlx.errors import first_line
+
 DIRNAME = "checkpoints"
 
 
@@ -58,11 +60,6 @@ def _restore_empty(target, restored):
     return jax.tree.map(
         lambda t, r: jax.numpy.zeros(t.shape, t.dtype) if getattr(t, "size", 1) == 0 else r, target, restored
     )
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def _step_dirs(directory: pathlib.Path) -> list[int]:
@@ -171,14 +168,14 @@ def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tup
     try:
         ckpt = Checkpointer(run_dir, write=False)
     except Exception as err:  # orbax raises many kinds
-        raise CheckpointError(f"{directory}: cannot open checkpoints ({_first_line(err)})") from None
+        raise CheckpointError(f"{directory}: cannot open checkpoints ({first_line(err)})") from None
     try:
         step = resolve_step(ckpt, which)
         try:
             state, host = ckpt.restore(step, target)
         except Exception as err:
             raise CheckpointError(
-                f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({_first_line(err)})"
+                f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({first_line(err)})"
             ) from None
     finally:
         try:
