@@ -1,3 +1,3 @@
 """rlx: pure-JAX reinforcement learning, compiled end to end."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
