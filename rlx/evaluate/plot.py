@@ -9,10 +9,8 @@ sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import pathlib
-import sys
 import warnings
 
 import numpy as np
@@ -106,38 +104,3 @@ def plot_run(run_dir: pathlib.Path) -> list[pathlib.Path]:
         plot_runs([(label, run_dir)], run_dir / "plots" / f"{column}.png", title=title, column=column)
         for column in ("total_reward", "total_reward_ma")
     ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rlx.plot", description="Overlay the learning curves of several runs in one PNG."
-    )
-    parser.add_argument("runs", nargs="+", help="run folders (or metrics.csv files)")
-    parser.add_argument("--title", default="learning curves")
-    parser.add_argument("--column", default="total_reward", help="metrics.csv column (e.g. total_reward_ma)")
-    parser.add_argument("--out", default=None, help="PNG path (default: runs/plots/<title>.png)")
-    parser.add_argument("--target", type=float, default=None, help="draw a horizontal target line")
-    parser.add_argument("--labels", default=None, help="comma-separated legend labels, one per run")
-    args = parser.parse_args(argv)
-    runs = [pathlib.Path(r) for r in args.runs]
-    for r in runs:
-        if not _metrics_csv(r).is_file():
-            print(f"rlx.plot: error: {r}: no metrics.csv", file=sys.stderr)
-            return 2
-    labels = args.labels.split(",") if args.labels else [run_label(r) for r in runs]
-    if len(labels) != len(runs):
-        print(f"rlx.plot: error: --labels gives {len(labels)} labels for {len(runs)} runs", file=sys.stderr)
-        return 2
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in args.title)
-    out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / "plots" / f"{safe}.png"
-    try:
-        plot_runs(list(zip(labels, runs)), out, args.title, column=args.column, target=args.target)
-    except ValueError as err:
-        print(f"rlx.plot: error: {err}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -67,7 +67,7 @@ def test_cli_bad_override_exits_2_with_one_line(tmp_path):
     )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines == ["rlx: error: algo.lr: expected a number, got 'abc'"], proc.stderr
+    assert lines == ["rlx train: error: algo.lr: expected a number, got 'abc'"], proc.stderr
     assert not any(tmp_path.iterdir())  # nothing built, no run folder
 
 
