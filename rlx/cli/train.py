@@ -25,13 +25,27 @@ from rlx.cli.common import argv_of, run, wants_help
 KNOWN = ("rlx.experiment.checkpoint:CheckpointError",)
 
 
-def _help() -> int:
-    from rlx.config.compose import available
+def _help(argv: list[str]) -> int:
+    """The usage, then every key with the value this command line would use (defaults, the bench and
+    its tuned section applied) and its help: ``rlx-train +bench=classic/pendulum algo=sac --help``."""
+    from rlx.config import ConfigError
+    from rlx.config.compose import available, load
+    from rlx.config.schema import describe
 
     print(__doc__.strip())
     print()
     print("benches:", ", ".join(available("bench")))
     print("algos:  ", ", ".join(available("algo")))
+    try:
+        config = load(*[a for a in argv if a not in ("-h", "--help") and not a.startswith("resume=")])
+    except ConfigError as err:
+        print(f"\n(keys not shown: {err})")
+        return 0
+    rows = [r for r in describe(config) if not r[0].startswith("algo.")] + describe(config.algo, "algo.")
+    width = min(max(len(k) + len(v) for k, v, _ in rows) + 3, 48)
+    print(f"\nkeys for algo={config.algo.name}" + (f" +bench={config.bench}" if config.bench else "") + ":")
+    for key, value, text in rows:
+        print(f"  {key}={value}".ljust(width + 2) + (f" {text}" if text else ""))
     return 0
 
 
@@ -66,7 +80,7 @@ def _train(argv: list[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = argv_of(argv)
     if wants_help(argv):
-        return _help()
+        return _help(argv)
     if any(a.lstrip("+").startswith("sweep.") for a in argv):
         return run(
             "train",

@@ -199,3 +199,25 @@ def to_dict(obj) -> dict:
         return v
 
     return convert(obj)
+
+
+def describe(config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """``(key, value, help)`` for every field of a config instance, nested configs flattened into
+    dotted keys: the generated reference of ``--help`` (CleanRL's tyro help is the model)."""
+    rows = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            rows += describe(value, key + ".")
+            continue
+        notes = [f.metadata.get("help", "")]
+        check = f.metadata.get("check")
+        if getattr(check, "options", None):
+            notes.append("one of: " + ", ".join(map(str, check.options)))
+        if f.metadata.get("traced"):
+            notes.append("[traced: sweepable in one program]")
+        shown = list(value) if isinstance(value, tuple) else value
+        text = "null" if shown is None else str(shown).lower() if isinstance(shown, bool) else str(shown)
+        rows.append((key, text, "; ".join(n for n in notes if n)))
+    return rows

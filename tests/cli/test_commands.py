@@ -128,3 +128,20 @@ def test_enjoy_picks_egl_only_when_headless_and_unset(before, after, monkeypatch
         monkeypatch.setenv(key, value)
     enjoy._headless_gl()
     assert os.environ.get("MUJOCO_GL") == after
+
+
+def test_train_help_lists_every_key_with_the_value_this_command_line_uses():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlx.train", "+bench=classic/pendulum", "algo=sac", "--help"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "keys for algo=sac +bench=classic/pendulum:" in lines
+    keys = {line.split("=", 1)[0].strip() for line in lines if line.startswith("  ") and "=" in line}
+    assert {"max_frame", "num_seeds", "logger.out_dir", "algo.lr", "algo.tau", "algo.batch_size"} <= keys
+    tau = next(line for line in lines if line.strip().startswith("algo.tau="))
+    assert "[traced" in tau
