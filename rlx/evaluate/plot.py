@@ -2,9 +2,9 @@
 range), against frames.
 
 ``plot_run(run_dir)`` draws a run's own graphs (``plots/total_reward.png`` and
-``plots/total_reward_ma.png``) at the end of training; ``python -m rlx.plot RUN [RUN ...] --title X``
-overlays several runs in one graph (SLM-Lab's multi-trial graph: each trial's mean over its
-sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
+``plots/total_reward_ma.png``) at the end of training; ``rlx-plot RUN [RUN ...] title=X`` overlays
+several runs (a sweep folder stands for its trials) in one graph (SLM-Lab's multi-trial graph: each
+trial's mean over its sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
 """
 
 from __future__ import annotations
@@ -46,9 +46,30 @@ def run_label(run_dir: pathlib.Path) -> str:
         return run_dir.name
 
 
-def _metrics_csv(run: pathlib.Path) -> pathlib.Path:
+def metrics_csv(run: pathlib.Path) -> pathlib.Path:
     run = pathlib.Path(run)
     return run / "metrics.csv" if run.is_dir() else run
+
+
+def expand_runs(paths) -> list[pathlib.Path]:
+    """Run folders (or metrics.csv files); a sweep or search folder stands for its ``trials/*``."""
+    out = []
+    for p in map(pathlib.Path, paths):
+        trials = sorted(t for t in (p / "trials").glob("*") if (t / "metrics.csv").is_file()) if p.is_dir() else []
+        out += trials if trials and not (p / "metrics.csv").is_file() else [p]
+    return out
+
+
+def fresh_path(path: pathlib.Path) -> pathlib.Path:
+    """``path``, or ``<stem>_2<suffix>``, ``_3`` ... : the first that does not exist yet, so a new
+    plot never replaces an earlier one."""
+    path = pathlib.Path(path)
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    return candidate
 
 
 def plot_runs(
@@ -68,7 +89,7 @@ def plot_runs(
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, path) in enumerate(runs):
-        frames, values = load_curve(_metrics_csv(path), column)
+        frames, values = load_curve(metrics_csv(path), column)
         with warnings.catch_warnings():  # log points before any episode ended are NaN for every seed
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(values, axis=0)
