@@ -9,10 +9,13 @@ replay ratio = grad steps per frame). Everything stays on device; ``update`` is 
 vmappable over seeds, the replay included.
 
 An algorithm supplies a ``Learner`` of plain functions over its own ``learner`` pytree (params,
-targets, optimiser states, temperature, ...); see that class. Counters are sized for 1e10 frames
-per seed: frames are computed in float32 from the int32 update count (whose own range is checked
-statically), and gradient steps are never counted in full -- ``learn`` gets the gradient-step index
-modulo ``Learner.cycle`` (all a hard target copy or a policy delay needs), which cannot overflow.
+targets, optimiser states, temperature, ...); see that class.
+
+Counters and long runs (1e10 frames per seed): frames are computed in float32 from the int32 update
+count, never as an int32 product (which wraps at 2.1e9 frames); the update count itself covers 2^31
+updates -- 1e10 frames from 5 frames per update up -- and a longer run is refused when it is built.
+Gradient steps (1e10 at replay ratio 1) are never counted in full: ``learn`` gets their number modulo
+``Learner.cycle``, all a hard target copy or a policy delay needs, and that phase cannot overflow.
 """
 
 from __future__ import annotations
