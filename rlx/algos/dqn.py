@@ -51,7 +51,7 @@ class Config(offpolicy.ReplayConfig):
     tau: float = field(0.005, check=open_unit, help="Polyak rate when target_update=polyak", traced=True)
     explore_start: float = field(1.0, check=positive, help="epsilon or Boltzmann temperature at frame 0", traced=True)
     explore_end: float = field(0.05, check=positive, traced=True)
-    explore_frames: float = field(20_000.0, check=non_negative, help="frames over which exploration decays", traced=True)
+    explore_frames: float = field(2e4, check=non_negative, help="frames over which exploration decays", traced=True)
     huber_delta: float = field(1.0, check=positive, traced=True)
 
     def validate(self):
