@@ -174,3 +174,30 @@ def test_one_update_on_breakout(algo):
     state = jax.jit(algo_obj.init)(jax.random.key(0))
     state, metrics = jax.jit(algo_obj.update)(state)
     assert np.isfinite(float(metrics["loss"])), metrics
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    "bench, algo",
+    [("mujoco/hopper", "sac"), ("mujoco/hopper", "crossq"), ("classic/cartpole", "crossq"), ("box2d/lunar", "crossq")],
+)
+def test_one_update_of_the_new_offpolicy_sections(bench, algo):
+    """The new sections' networks (CrossQ's [2048, 2048] critics included) build and update, shrunk to 2 envs
+    and a tiny replay (about 30 s each on 2 loaded cores)."""
+    cfg = load(
+        f"+bench={bench}",
+        f"algo={algo}",
+        "num_envs=2",
+        "num_seeds=1",
+        "max_frame=256",
+        "algo.buffer_size=64",
+        "algo.batch_size=8",
+        "algo.warmup_frames=0",
+    )
+    algo_obj = algo_module(algo).make_algo(cfg)
+    state = jax.jit(algo_obj.init)(jax.random.key(0))
+    update = jax.jit(algo_obj.update)
+    for _ in range(5):  # 10 transitions: the 8-item batches start
+        state, metrics = update(state)
+    assert int(state.grad_steps) > 0 and np.isfinite(float(metrics["loss"])), metrics
