@@ -40,9 +40,10 @@ class LayersConfig:
     activation: str = field("tanh", check=choice(*ACTIVATIONS))
 
     def validate(self):
-        sizes = tuple(self.hidden) + tuple(getattr(self, "critic_hidden", None) or ())
-        if any(h <= 0 for h in sizes):
-            return f"hidden: layer sizes must be > 0, got {list(sizes)}"
+        for name in ("hidden", "critic_hidden"):
+            sizes = tuple(getattr(self, name, None) or ())
+            if any(h <= 0 for h in sizes):
+                return f"{name}: layer sizes must be > 0, got {list(sizes)}"
         return None
 
 
