@@ -105,6 +105,10 @@ class TrainState:
     value_norm: Any = None
 
 
+# ``Algo.act`` of every algorithm: (what ``Algo.policy_params(state)`` gives, obs, key, deterministic) -> env action
+Policy = Callable[[Any, Any, jax.Array, bool], jax.Array]
+
+
 class Learner(NamedTuple):
     """What one on-policy algorithm adds to the assembly. Batches are dicts of time-major arrays
     ``(T, envs, ...)``; the assembly adds ``obs`` and ``action`` from the trajectory.
@@ -128,7 +132,7 @@ class Learner(NamedTuple):
     targets: Callable
     loss: Callable
     optimizer: Callable[[dict, int], optax.GradientTransformation]
-    policy: Callable
+    policy: Policy
     num_epochs: int = 1
     num_minibatches: int = 1
     num_unrolls: int = 1
@@ -149,6 +153,8 @@ def make_algo(config: RunConfig, env, learner: Learner) -> common.Algo:
     """The ``Algo`` of an on-policy ``learner`` on ``env`` (built by the algorithm module, which needs
     its action space for the network)."""
     cfg = config.algo
+    if (learner.num_minibatches > 1 and not learner.shuffle) or (learner.shuffle and learner.targets_key):
+        raise ValueError("onpolicy.Learner: minibatches need shuffle, and shuffling needs the loss key")
     frames_per_update = cfg.num_steps * env.num_envs * learner.num_unrolls
     num_updates = common.num_updates_for(config.max_frame, frames_per_update)
     grad_steps = learner.num_epochs * learner.num_minibatches
