@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from rlx import envs
+from rlx.algos import algo_module
 from rlx.config import ConfigError, RunConfig
 from rlx.config.schema import traced_names
 
@@ -79,8 +80,6 @@ def make_train(config: RunConfig, make_algo: Callable[[RunConfig], Algo] | None 
     if callable(config):  # the former make_train(make_algo, config) order, kept while modules move over
         config, make_algo = make_algo, config
     if make_algo is None:
-        from rlx.algos import algo_module  # the registry imports every algorithm module
-
         make_algo = algo_module(config.algo.name).make_algo
     algo = make_algo(config)
 
