@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from rlx import envs
+from rlx.algos import algo_module
 from rlx.config import ConfigError, RunConfig
 from rlx.config.schema import traced_names
 
@@ -73,8 +74,13 @@ def action_dim(action_space) -> int:
     return int(math.prod(action_space.shape))
 
 
-def make_train(make_algo: Callable[[RunConfig], Algo], config: RunConfig):
-    """``train(key) -> (final_state, metrics per update)``: the whole run as one program."""
+def make_train(config: RunConfig, make_algo: Callable[[RunConfig], Algo] | None = None):
+    """``train(key, hparams=None) -> (final_state, metrics per update)``: the whole run as one program,
+    for the algorithm ``config.algo.name`` names (``make_algo`` overrides it); jit and vmap it freely."""
+    if callable(config):  # the former make_train(make_algo, config) order, kept while modules move over
+        config, make_algo = make_algo, config
+    if make_algo is None:
+        make_algo = algo_module(config.algo.name).make_algo
     algo = make_algo(config)
 
     def train(key, hparams=None):
