@@ -57,3 +57,6 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     targets = onpolicy.stateless_targets(bootstrapped_targets(config.algo))
     learner = onpolicy.actor_critic_learner(config.algo, env, targets, onpolicy.vanilla_pg_loss(use_value=True))
     return onpolicy.make_algo(config, env, learner)
+
+
+make_train = common.make_train  # ``a2c.make_train(config)``; dispatches on config.algo.name

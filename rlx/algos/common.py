@@ -74,14 +74,11 @@ def action_dim(action_space) -> int:
     return int(math.prod(action_space.shape))
 
 
-def make_train(config: RunConfig, make_algo: Callable[[RunConfig], Algo] | None = None):
+def make_train(config: RunConfig):
     """``train(key, hparams=None) -> (final_state, metrics per update)``: the whole run as one program,
-    for the algorithm ``config.algo.name`` names (``make_algo`` overrides it); jit and vmap it freely."""
-    if callable(config):  # the former make_train(make_algo, config) order, kept while modules move over
-        config, make_algo = make_algo, config
-    if make_algo is None:
-        make_algo = algo_module(config.algo.name).make_algo
-    algo = make_algo(config)
+    for the algorithm ``config.algo.name`` names; jit and vmap it freely. Every algorithm module
+    exports it as its own ``make_train`` (``ppo.make_train(config)``)."""
+    algo = algo_module(config.algo.name).make_algo(config)
 
     def train(key, hparams=None):
         state = algo.init(key, hparams)

@@ -1,5 +1,6 @@
 """Every algorithm's loss, as pure functions of arrays (Stoix's ``utils/loss.py`` is the model):
-no networks, no optimisers, no config objects, so each is tested on its own (tests/algos/test_losses.py).
+no networks, no optimisers, no config objects, so each is tested on its own (tests/algos/test_losses_pg.py,
+tests/algos/test_losses_offpolicy.py).
 
 Sections: policy-gradient losses (REINFORCE, A2C, PPO), then value-based and soft losses (SARSA,
 DQN, SAC, CrossQ).

@@ -84,3 +84,6 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     targets = onpolicy.stateless_targets(monte_carlo_targets(cfg))
     learner = onpolicy.actor_critic_learner(cfg, env, targets, onpolicy.vanilla_pg_loss(use_value=cfg.baseline))
     return onpolicy.make_algo(config, env, learner)
+
+
+make_train = common.make_train  # ``reinforce.make_train(config)``; dispatches on config.algo.name

@@ -123,3 +123,6 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         targets_key=True,
     )
     return onpolicy.make_algo(config, env, learner)
+
+
+make_train = common.make_train  # ``sarsa.make_train(config)``; dispatches on config.algo.name
