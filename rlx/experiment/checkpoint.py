@@ -15,6 +15,7 @@ same TrainState, Adam state and typed PRNG keys bit for bit (docs/design.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import pathlib
@@ -67,6 +68,21 @@ def _step_dirs(directory: pathlib.Path) -> list[int]:
     if not directory.is_dir():
         return []
     return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def complete_steps(run_dir: pathlib.Path) -> list[int]:
+    """The steps of a run folder that a kill did not cut short (read from the folder names only)."""
+    return _step_dirs(pathlib.Path(run_dir) / DIRNAME)
+
+
+def drop_steps_after(run_dir: pathlib.Path, step: int):
+    """Removes the steps after ``step``: a sweep trial resumed from an earlier step than its latest
+    (the step every trial of its group finished) saves those steps again."""
+    import shutil
+
+    for s in complete_steps(run_dir):
+        if s > step:
+            shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
 
 
 class Checkpointer:
@@ -178,10 +194,8 @@ def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tup
                 f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({first_line(err)})"
             ) from None
     finally:
-        try:
+        with contextlib.suppress(Exception):
             ckpt.manager.close()
-        except Exception:
-            pass
     bad = [x for x in jax.tree.leaves(state) if not hasattr(x, "shape")]
     if bad:
         raise CheckpointError(f"checkpoint {directory / str(step)}: incomplete state")
