@@ -3,9 +3,9 @@
 Composes and validates the config before anything is built or compiled; a bad override prints one
 line naming the key and what is allowed and exits with status 2.
 ``python -m rlx.train ... sweep.algo.lr=[1e-4,3e-4]`` trains every combination x seed in one program
-(``rlx.tune.sweep``). ``python -m rlx.train resume=<run folder>`` continues an interrupted run from its latest checkpoint
-with the config saved in the folder (a missing or unreadable folder or checkpoint: one line, exit 2,
-and the folder keeps what it had).
+(``rlx.tune.sweep``). ``python -m rlx.train resume=<run folder>`` continues an interrupted run from its
+latest checkpoint with the config saved in the folder, and ``resume=<sweep folder>`` an interrupted
+sweep (a missing or unreadable folder or checkpoint: one line, exit 2, and the folder keeps what it had).
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
             others = [a for a in argv if not a.startswith("resume=")]
             if others or len(resume) > 1:
                 raise ConfigError(f"resume: takes only the run folder (its config.yaml is used), got {' '.join(argv)}")
+            from rlx.tune import sweep
+
+            if sweep.is_sweep_folder(resume[0]):  # a killed sweep: every trial continues
+                sweep.resume(resume[0])
+                return 0
             config = load_run(resume[0])
         else:
             config = load(*argv)

@@ -98,8 +98,9 @@ class Group:
         hparams = hparams_batch(configs, traced_names(self.config.algo), self.batch.seeds)
         return init(jnp.tile(self.keys, self.batch.trials), hparams)
 
-    def start(self, progress, resumed: dict | None = None) -> Loop:
-        """Builds (or places the restored) state and compiles the chunk program for it."""
+    def start(self, progress, resumed: dict | None = None, raise_on_divergence: bool = True) -> Loop:
+        """Builds (or places the restored) state and compiles the chunk program for it. A sweep marks a
+        diverged trial (``raise_on_divergence=False``) and ranks it last; a run stops."""
         if self.sharding is not None:
             progress.message(f"rlx: seeds sharded over {parallel.describe(self.sharding)}")
         if resumed is not None:
@@ -114,4 +115,6 @@ class Group:
         jax.block_until_ready(state)
         compile_s = time.perf_counter() - t0
         progress.message(f"rlx: compiled in {compile_s:.1f}s")
-        return Loop(self.algo, self.plan, self.batch, state, compiled, compile_s, resumed)
+        loop = Loop(self.algo, self.plan, self.batch, state, compiled, compile_s, resumed)
+        loop.raise_on_divergence = raise_on_divergence
+        return loop

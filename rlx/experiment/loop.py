@@ -215,7 +215,7 @@ class Loop:
         self.done_updates = resumed.get("done_updates", 0)
         self.train_before = resumed.get("train_s", 0.0)
         self.diverged = np.zeros(batch.trials, bool)
-        self.raise_on_divergence = batch.trials == 1
+        self.raise_on_divergence = True
         self.stopped = False
         self.train_s = 0.0
         self._t_train = time.perf_counter() - self.train_before

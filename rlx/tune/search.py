@@ -31,12 +31,13 @@ import json
 import math
 import os
 import pathlib
-import re
 import sys
 import time
 
 from rlx.config import ConfigError, run_config_from_dict
-from rlx.tune.sweep import _label, apply, cli, format_table, parse_space, write_bench_yaml
+from rlx.experiment import paths
+from rlx.tune.space import apply, label, parse_space
+from rlx.tune.sweep import cli, format_table, write_bench_yaml
 
 SEARCH_OPTIONS = (
     "samples",
@@ -118,12 +119,7 @@ def search(overrides: list[str], stream=None) -> dict:
     except ImportError:
         raise ConfigError("search: needs Ray Tune; install the extra: pip install 'rlx[search]'") from None
 
-    stamp = datetime.datetime.now().strftime("%Y_%m_%d_%H%M%S")
-    env_tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", base_config.env)
-    out = (
-        pathlib.Path(base_config.logger.out_dir)
-        / (base_config.logger.name or f"search_{base_config.algo.name}_{env_tag}_{stamp}")
-    ).absolute()
+    out = paths.run_dir_for(base_config, "search").absolute()
     out.mkdir(parents=True, exist_ok=True)
     address = opts.get("address") or os.environ.get("RAY_ADDRESS")
     print(
@@ -172,7 +168,7 @@ def search(overrides: list[str], stream=None) -> dict:
             {
                 "trial": r.metrics.get("trial_id", ""),
                 "hparams": {d.key: r.config[d.key] for d in dims},
-                "label": _label({d.key: r.config[d.key] for d in dims}),
+                "label": label({d.key: r.config[d.key] for d in dims}),
                 "trial_metrics": trial,
                 "frames": int(m["frames"]),
                 "finished": finished,

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import jax
     import numpy as np
-    from rlx.experiment import parallel, runner, sweep
+    from rlx.experiment import parallel, runner
     from rlx.config.compose import load
 
     assert len(jax.devices()) == 4, jax.devices()
