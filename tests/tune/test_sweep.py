@@ -161,3 +161,42 @@ def test_a_sweep_trial_is_the_plain_run_with_those_hyperparameters():
     trial = next(r for r in summary["ranking"] if r["hparams"]["algo.lr"] == 3e-4)["trial_metrics"]
     for key in ("total_reward_ma", "strength", "final_strength"):
         assert trial[key] == pytest.approx(plain.trial[key], rel=1e-4), key
+
+
+def _csv_rows(path, keys=("seed", "frame", "total_reward", "total_reward_ma")):
+    with open(path, newline="") as f:
+        return [tuple(r[k] for k in keys) for r in csv.DictReader(f)]
+
+
+@pytest.mark.timeout(300)
+def test_a_sweep_trial_logs_the_plain_runs_rows_when_updates_straddle_log_points(tmp_path):
+    """400 frames per update (4 envs x 100 steps) against log_frequency 500: a log point falls inside
+    most updates. The sweep and the plain run share one loop, so they take the same log points (the
+    500-multiples, not the update ends) and the same values, the sweep's rows with an fps column too."""
+    from rlx.experiment import runner
+
+    common = [
+        "+bench=classic/cartpole",
+        "algo=ppo",
+        "max_frame=4000",
+        "num_seeds=2",
+        "algo.num_steps=100",
+        "num_chunks=3",
+        "logger.progress=false",
+        "logger.plot=false",
+        f"logger.out_dir={tmp_path}",
+    ]
+    summary = sweep.sweep(common + ["logger.name=sw", "sweep.algo.lr=[1e-3,3e-4]"])
+    plain = runner.run(load(*common, "logger.name=plain", "algo.lr=3e-4"))
+    trial = next(r["trial"] for r in summary["ranking"] if r["hparams"]["algo.lr"] == 3e-4)
+    swept = tmp_path / "sw" / "trials" / f"{trial:03d}"
+    rows, plain_rows = _csv_rows(swept / "metrics.csv"), _csv_rows(plain.run_dir / "metrics.csv")
+    assert [int(r[1]) for r in plain_rows if r[0] == "0"] == [500 * i for i in range(1, 9)]
+    assert [r[:2] for r in rows] == [r[:2] for r in plain_rows]
+    np.testing.assert_allclose(
+        np.asarray([r[2:] for r in rows], float), np.asarray([r[2:] for r in plain_rows], float), rtol=1e-5
+    )
+    with open(swept / "metrics.csv", newline="") as f:
+        assert "fps" in next(csv.reader(f))
+    tm = json.loads((swept / "trial_metrics.json").read_text())
+    assert tm["frames_per_seed"] == plain.frames_per_seed == 4000
