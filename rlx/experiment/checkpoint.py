@@ -71,8 +71,10 @@ def _step_dirs(directory: pathlib.Path) -> list[int]:
 
 
 def complete_steps(run_dir: pathlib.Path) -> list[int]:
-    """The steps of a run folder that a kill did not cut short (read from the folder names only)."""
-    return _step_dirs(pathlib.Path(run_dir) / DIRNAME)
+    """The steps of a run folder that a kill did not cut short: renamed from orbax's temporary name
+    and holding its metadata (a step being deleted when the kill came loses that file first)."""
+    directory = pathlib.Path(run_dir) / DIRNAME
+    return [s for s in _step_dirs(directory) if (directory / str(s) / "_CHECKPOINT_METADATA").is_file()]
 
 
 def drop_steps_after(run_dir: pathlib.Path, step: int):
