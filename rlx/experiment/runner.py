@@ -152,28 +152,12 @@ def run(
         if not resume:
             paths.write_yaml(run_dir / "config.yaml", to_dict(config))
     progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
-    p = group.plan
-    progress.message(
-        f"rlx: {config.algo.name} on {config.env} | {config.num_seeds} seeds x {group.algo.env.num_envs} envs | "
-        f"{p.num_updates * p.frames_per_update:,} frames/seed in {p.num_updates} updates, {p.num_chunks} chunks"
-        + (f" | {run_dir}" if run_dir else "")
-    )
+    progress.message(_start_line(config, group, run_dir))
     loop = group.start(progress, resumed)
     sinks = run_sinks(config, run_dir, progress, resume) if run_dir else []
     sinks += [ProgressSink(progress)] + ([Callback(on_chunk)] if on_chunk else [])
     loop.run(sinks)
-    if loop.stopped:
-        progress.message(f"rlx: stopped early at {loop.frames_per_seed:,} frames/seed")
-    ckpt_s = sum(getattr(s, "seconds", 0.0) for s in sinks)
-    summary = trial_summary(config, loop, 0, time.perf_counter() - t_start, ckpt_s)
-    if run_dir:
-        paths.write_json(run_dir / "trial_metrics.json", summary)
-        for s in sinks:
-            s.finish(loop, [summary])
-    progress.message(
-        f"rlx: {loop.train_s:.1f}s training, {summary['train_fps']:,.0f} frames/s, wall {summary['wall_s']:.1f}s"
-    )
-    print(slm.format_trial_line(loop.frames_per_seed, summary["trial"]), flush=True)
+    summary = _finish(config, loop, sinks, run_dir, progress, t_start)
     sessions = [{k: v for k, v in s.items() if k != "seed"} for s in summary["sessions"]]
     frames, reward = np.asarray(loop.history.frames), loop.history.total_reward()
     return TrialResult(
@@ -187,3 +171,29 @@ def run(
         loop.state,
         loop.frames_per_seed,
     )
+
+
+def _start_line(config: RunConfig, group: Group, run_dir) -> str:
+    p = group.plan
+    return (
+        f"rlx: {config.algo.name} on {config.env} | {config.num_seeds} seeds x {group.algo.env.num_envs} envs | "
+        f"{p.num_updates * p.frames_per_update:,} frames/seed in {p.num_updates} updates, {p.num_chunks} chunks"
+        + (f" | {run_dir}" if run_dir else "")
+    )
+
+
+def _finish(config: RunConfig, loop, sinks: list, run_dir, progress, t_start: float) -> dict:
+    """trial_metrics.json, then the sinks' end of run (plots, wandb summary, hub push), then the trial line."""
+    if loop.stopped:
+        progress.message(f"rlx: stopped early at {loop.frames_per_seed:,} frames/seed")
+    ckpt_s = sum(getattr(s, "seconds", 0.0) for s in sinks)
+    summary = trial_summary(config, loop, 0, time.perf_counter() - t_start, ckpt_s)
+    if run_dir:
+        paths.write_json(run_dir / "trial_metrics.json", summary)
+        for s in sinks:
+            s.finish(loop, [summary])
+    progress.message(
+        f"rlx: {loop.train_s:.1f}s training, {summary['train_fps']:,.0f} frames/s, wall {summary['wall_s']:.1f}s"
+    )
+    print(slm.format_trial_line(loop.frames_per_seed, summary["trial"]), flush=True)
+    return summary
