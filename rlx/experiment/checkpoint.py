@@ -156,6 +156,25 @@ class Checkpointer:
         return _restore_empty(target, out.state), dict(out.host)
 
 
+def keep_final_and_best(run_dir: pathlib.Path):
+    """Leaves a finished trial its last step and its best one: what replay and a longer run need.
+    (While it trains, a sweep trial keeps two latest, so that a kill between the trials' saves still
+    leaves a step every trial of its group has.)"""
+    import shutil
+
+    steps = complete_steps(run_dir)
+    if len(steps) <= 2:
+        return
+    ckpt = Checkpointer(run_dir, write=False)
+    try:
+        best = ckpt.best_step()
+    finally:
+        ckpt.manager.close()
+    for s in steps:
+        if s not in (steps[-1], best):
+            shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
+
+
 def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
     steps = ckpt.steps()
     if not steps:

@@ -46,14 +46,6 @@ def versions() -> dict:
     return out
 
 
-def chunk_plan(config: RunConfig, algo):
-    """``(num_updates, chunk_len, num_chunks, is_log)`` (``loop.plan_for`` as a tuple)."""
-    from rlx.experiment.loop import plan_for
-
-    p = plan_for(config, algo)
-    return p.num_updates, p.chunk_len, p.num_chunks, p.is_log
-
-
 @dataclasses.dataclass
 class TrialResult:
     run_dir: pathlib.Path | None

@@ -35,9 +35,9 @@ import numpy as np
 
 from rlx.config import ConfigError, RunConfig, run_config_from_dict, to_dict
 from rlx.errors import first_line
-from rlx.experiment import parallel, paths, runner
+from rlx.experiment import checkpoint, parallel, paths, runner
 from rlx.experiment import scoring as slm
-from rlx.experiment.group import Group, Trial, hparams_batch  # noqa: F401  (hparams_batch: its old home)
+from rlx.experiment.group import Group, Trial
 from rlx.experiment.progress import Progress
 from rlx.tune.space import (  # noqa: F401  (the space's names, where sweep callers have found them)
     DISTS,
@@ -148,6 +148,8 @@ def run_group(plan: SweepPlan, group: list[int], progress, resume: bool = False)
     )
     loop = g.start(progress, resumed, raise_on_divergence=False)
     loop.run(_sinks(plan, dirs, progress, resumed is not None))
+    for d in dirs if plan.write else ():
+        checkpoint.keep_final_and_best(d)
     out = []
     for t, i in enumerate(group):
         summary = {

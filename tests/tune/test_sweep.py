@@ -280,5 +280,7 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_ranking_and_its_best_trial
         )
         assert _rows_without_timing(a / "metrics.csv") == _rows_without_timing(b / "metrics.csv")
     best = killed / "trials" / f"{again['ranking'][0]['trial']:03d}"
+    steps = complete_steps(best)
+    assert steps[-1] == 40 and len(steps) <= 2  # a finished trial keeps its final and best checkpoints
     result = enjoy.enjoy(best, episodes=3, checkpoint="best")
     assert result["seeds"] == [0, 1] and np.isfinite(result["mean"])
