@@ -37,7 +37,7 @@ import time
 from rlx.config import ConfigError, run_config_from_dict
 from rlx.experiment import paths
 from rlx.tune.space import apply, label, parse_space
-from rlx.tune.sweep import cli, format_table, write_bench_yaml
+from rlx.tune.sweep import format_table, write_bench_yaml
 
 SEARCH_OPTIONS = (
     "samples",
@@ -249,15 +249,3 @@ def search(overrides: list[str], stream=None) -> dict:
     print(f"rlx: train it: python -m rlx.train +bench={best_path} algo={config.algo.name}", flush=True)
     summary["dir"] = str(out)
     return summary
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0
-    return cli(search, argv, "search interrupted; finished trials keep their run folders")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

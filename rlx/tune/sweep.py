@@ -330,22 +330,3 @@ def resume(folder, stream=None) -> dict:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"{folder / SPEC_FILE}: unreadable ({first_line(err)})") from None
     return run_sweep(plan_sweep(base, spec, folder), stream, resume=True)
-
-
-def cli(fn, argv: list[str], interrupted: str) -> int:
-    """Runs ``fn(argv)``: a ``ConfigError`` or ``CheckpointError`` is one line and exit 2, Ctrl-C exit 130."""
-    from rlx.experiment.checkpoint import CheckpointError
-
-    try:
-        fn(argv)
-    except (ConfigError, CheckpointError) as err:
-        print(f"rlx: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"rlx: {interrupted}", file=sys.stderr)
-        return 130
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    return cli(sweep, argv, "sweep interrupted; continue it with: python -m rlx.train resume=<sweep folder>")
