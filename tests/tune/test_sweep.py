@@ -3,6 +3,7 @@
 import csv
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -261,6 +262,8 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_ranking_and_its_best_trial
 
     # the second program resumes from a checkpoint both its trials finished, not from scratch
     assert set(complete_steps(killed / "trials" / "002")) & set(complete_steps(killed / "trials" / "003"))
+    lone = tmp_path / "lone_trial"  # an unfinished trial is a run folder too: it resumes as a plain run
+    shutil.copytree(killed / "trials" / "003", lone)
     first_group = (killed / "trials" / "000" / "trial_metrics.json").stat().st_mtime_ns
     resumed = subprocess.run(
         [sys.executable, "-m", "rlx.train", f"resume={killed}"], env=env, capture_output=True, text=True, timeout=400
@@ -279,6 +282,10 @@ def test_sigkilled_sweep_resumes_to_the_uninterrupted_ranking_and_its_best_trial
             tb["frames_per_seed"],
         )
         assert _rows_without_timing(a / "metrics.csv") == _rows_without_timing(b / "metrics.csv")
+    alone = subprocess.run([sys.executable, "-m", "rlx.train", f"resume={lone}"], timeout=400, **quiet)
+    assert alone.returncode == 0
+    lone_metrics = json.loads((lone / "trial_metrics.json").read_text())
+    assert lone_metrics["frames_per_seed"] == 20480 and math.isfinite(lone_metrics["trial"]["total_reward_ma"])
     best = killed / "trials" / f"{again['ranking'][0]['trial']:03d}"
     steps = complete_steps(best)
     assert steps[-1] == 40 and len(steps) <= 2  # a finished trial keeps its final and best checkpoints
