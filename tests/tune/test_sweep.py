@@ -187,6 +187,7 @@ def test_a_sweep_trial_logs_the_plain_runs_rows_when_updates_straddle_log_points
         "num_chunks=3",
         "logger.progress=false",
         "logger.plot=false",
+        "checkpoint.enabled=false",
         f"logger.out_dir={tmp_path}",
     ]
     summary = sweep.sweep(common + ["logger.name=sw", "sweep.algo.lr=[1e-3,3e-4]"])
@@ -195,10 +196,8 @@ def test_a_sweep_trial_logs_the_plain_runs_rows_when_updates_straddle_log_points
     swept = tmp_path / "sw" / "trials" / f"{trial:03d}"
     rows, plain_rows = _csv_rows(swept / "metrics.csv"), _csv_rows(plain.run_dir / "metrics.csv")
     assert [int(r[1]) for r in plain_rows if r[0] == "0"] == [500 * i for i in range(1, 9)]
-    assert [r[:2] for r in rows] == [r[:2] for r in plain_rows]
-    np.testing.assert_allclose(
-        np.asarray([r[2:] for r in rows], float), np.asarray([r[2:] for r in plain_rows], float), rtol=1e-5
-    )
+    # on CPU the vmapped program computes each batch element alike whatever the batch size: equal rows
+    assert rows == plain_rows
     with open(swept / "metrics.csv", newline="") as f:
         assert "fps" in next(csv.reader(f))
     tm = json.loads((swept / "trial_metrics.json").read_text())
