@@ -81,6 +81,7 @@ class Group:
         return {
             "state": state,
             "history": History.from_hosts([h for _, h, _ in parts]),
+            "diverged": [bool(h.get("diverged", False)) for _, h, _ in parts],
             "chunk": host["chunk"],
             "done_updates": host["done_updates"],
             "train_s": host["train_s"],

@@ -214,7 +214,8 @@ class Loop:
         self.next_chunk = resumed.get("chunk", 0)
         self.done_updates = resumed.get("done_updates", 0)
         self.train_before = resumed.get("train_s", 0.0)
-        self.diverged = np.zeros(batch.trials, bool)
+        # a sweep trial's non-finite loss, kept in its checkpoint so a resumed sweep still ranks it last
+        self.diverged = np.asarray(resumed.get("diverged", np.zeros(batch.trials, bool)), bool)
         self.raise_on_divergence = True
         self.stopped = False
         self.train_s = 0.0
@@ -279,6 +280,7 @@ class Loop:
             "num_updates": self.plan.num_updates,
             "chunk_len": self.plan.chunk_len,
             "train_s": time.perf_counter() - self._t_train,
+            "diverged": bool(self.diverged[t]),
             **self.history.to_host(self.batch.of(t)),
         }
 
