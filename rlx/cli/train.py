@@ -10,7 +10,8 @@ composed and validated before anything is built or compiled: a bad override is o
   sweep.KEY=[a,b,...]   train every combination x seed in one program (a hyperparameter sweep;
                         also KEY__choice / __uniform / __loguniform with sweep.samples=N)
   resume=<run folder>   continue an interrupted run from its latest checkpoint with the config
-                        saved in the folder (nothing else on the command line)
+                        saved in the folder (nothing else on the command line); a sweep folder
+                        continues the sweep: finished programs are skipped
 
 Also ``python -m rlx.train``. Exit status: 0 done, 2 bad config / run folder / checkpoint, 130 Ctrl-C.
 """
@@ -64,6 +65,11 @@ def _train(argv: list[str]) -> None:
         others = [a for a in argv if not a.startswith("resume=")]
         if others or len(resume) > 1:
             raise ConfigError(f"resume: takes only the run folder (its config.yaml is used), got {' '.join(argv)}")
+        from rlx.tune import sweep
+
+        if sweep.is_sweep_folder(resume[0]):  # a killed sweep: every unfinished trial continues
+            sweep.resume(resume[0])
+            return
         config = load_run(resume[0])
     else:
         config = load(*argv)
@@ -86,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "train",
             lambda: _sweep(argv),
             known=KNOWN,
-            interrupted="sweep interrupted; trials/*/metrics.csv keep every finished log point",
+            interrupted="sweep interrupted; continue it with: rlx-train resume=<sweep folder>",
         )
     interrupted = "interrupted; the run folder keeps every finished log point"
     return run("train", lambda: _train(argv), known=KNOWN, interrupted=interrupted)

@@ -15,6 +15,7 @@ same TrainState, Adam state and typed PRNG keys bit for bit (docs/design.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import pathlib
@@ -67,6 +68,23 @@ def _step_dirs(directory: pathlib.Path) -> list[int]:
     if not directory.is_dir():
         return []
     return sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def complete_steps(run_dir: pathlib.Path) -> list[int]:
+    """The steps of a run folder that a kill did not cut short: renamed from orbax's temporary name
+    and holding its metadata (a step being deleted when the kill came loses that file first)."""
+    directory = pathlib.Path(run_dir) / DIRNAME
+    return [s for s in _step_dirs(directory) if (directory / str(s) / "_CHECKPOINT_METADATA").is_file()]
+
+
+def drop_steps_after(run_dir: pathlib.Path, step: int):
+    """Removes the steps after ``step``: a sweep trial resumed from an earlier step than its latest
+    (the step every trial of its group finished) saves those steps again."""
+    import shutil
+
+    for s in complete_steps(run_dir):
+        if s > step:
+            shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
 
 
 class Checkpointer:
@@ -138,6 +156,25 @@ class Checkpointer:
         return _restore_empty(target, out.state), dict(out.host)
 
 
+def keep_final_and_best(run_dir: pathlib.Path):
+    """Leaves a finished trial its last step and its best one: what replay and a longer run need.
+    (While it trains, a sweep trial keeps two latest, so that a kill between the trials' saves still
+    leaves a step every trial of its group has.)"""
+    import shutil
+
+    steps = complete_steps(run_dir)
+    if len(steps) <= 2:
+        return
+    ckpt = Checkpointer(run_dir, write=False)
+    try:
+        best = ckpt.best_step()
+    finally:
+        ckpt.manager.close()
+    for s in steps:
+        if s not in (steps[-1], best):
+            shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
+
+
 def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
     steps = ckpt.steps()
     if not steps:
@@ -178,10 +215,8 @@ def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tup
                 f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({first_line(err)})"
             ) from None
     finally:
-        try:
+        with contextlib.suppress(Exception):
             ckpt.manager.close()
-        except Exception:
-            pass
     bad = [x for x in jax.tree.leaves(state) if not hasattr(x, "shape")]
     if bad:
         raise CheckpointError(f"checkpoint {directory / str(step)}: incomplete state")

@@ -14,7 +14,7 @@ class CsvLog:
         if append and self.path.exists():
             with open(self.path, newline="") as f:
                 self.columns = next(csv.reader(f), None)
-        self._file = open(self.path, "a" if append else "w", newline="")
+        self._file = open(self.path, "a" if append else "w", newline="")  # noqa: SIM115  (open until close())
         self._writer = None
 
     def write(self, rows: list[dict]):

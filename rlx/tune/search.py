@@ -26,17 +26,18 @@ Needs the ``search`` extra (``pip install 'rlx[search]'``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import json
 import math
 import os
 import pathlib
-import re
 import sys
 import time
 
 from rlx.config import ConfigError, run_config_from_dict
-from rlx.tune.sweep import _label, apply, format_table, parse_space, write_bench_yaml
+from rlx.experiment import paths
+from rlx.tune.space import apply, label, parse_space
+from rlx.tune.sweep import format_table, write_bench_yaml
 
 SEARCH_OPTIONS = (
     "samples",
@@ -91,47 +92,26 @@ def _trainable(params, base=None, trials_dir=None):
     )
 
 
-def search(overrides: list[str], stream=None) -> dict:
-    from rlx.config.compose import compose_dict, split_prefixed
+@dataclasses.dataclass(frozen=True)
+class Asha:
+    samples: int
+    grace: int  # frames of the first rung
+    reduction: float
+    max_t: int  # frames of a whole trial
 
-    stream = stream or sys.stderr
-    t_start = time.perf_counter()
-    rest, spec = split_prefixed(overrides, "search")
-    dims, opts = parse_space(spec, "search", SEARCH_OPTIONS)
-    rest = [d for d in TRIAL_DEFAULTS if not any(o.lstrip("+").startswith(d.split("=")[0] + "=") for o in rest)] + rest
-    base = compose_dict(rest)
-    base_config = run_config_from_dict(base)
-    if base_config.distributed.enabled:
-        raise ConfigError("distributed.enabled: a search spreads trials with Ray (search.address), not jax.distributed")
-    samples = int(opts.get("samples", 0)) or 1
-    max_t = base_config.max_frame
-    grace = int(opts.get("grace_frames", 0)) or max(1, max_t // 8)
+
+def asha_options(opts: dict, max_frame: int) -> Asha:
+    """The scheduler's settings from ``search.*``, checked before Ray starts."""
+    grace = int(opts.get("grace_frames", 0)) or max(1, max_frame // 8)
     reduction = float(opts.get("reduction_factor", 3))
-    if not 0 < grace < max_t:
-        raise ConfigError(f"search.grace_frames: must be in (0, max_frame={max_t}), got {grace}")
+    if not 0 < grace < max_frame:
+        raise ConfigError(f"search.grace_frames: must be in (0, max_frame={max_frame}), got {grace}")
     if reduction <= 1:
         raise ConfigError(f"search.reduction_factor: must be > 1, got {reduction}")
-    try:
-        import ray
-        from ray import tune
-        from ray.tune.schedulers import ASHAScheduler
-    except ImportError:
-        raise ConfigError("search: needs Ray Tune; install the extra: pip install 'rlx[search]'") from None
+    return Asha(int(opts.get("samples", 0)) or 1, grace, reduction, max_frame)
 
-    stamp = datetime.datetime.now().strftime("%Y_%m_%d_%H%M%S")
-    env_tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", base_config.env)
-    out = (
-        pathlib.Path(base_config.logger.out_dir)
-        / (base_config.logger.name or f"search_{base_config.algo.name}_{env_tag}_{stamp}")
-    ).absolute()
-    out.mkdir(parents=True, exist_ok=True)
-    address = opts.get("address") or os.environ.get("RAY_ADDRESS")
-    print(
-        f"rlx: search on {'the Ray cluster at ' + str(address) if address else 'a local Ray cluster'} | "
-        f"ASHA: rungs from {grace:,} frames, reduction {reduction:g}, max {max_t:,} | {out}",
-        file=stream,
-        flush=True,
-    )
+
+def _init_ray(ray, address, opts: dict):
     if not ray.is_initialized():
         ray.init(
             address=address,
@@ -141,94 +121,131 @@ def search(overrides: list[str], stream=None) -> dict:
             logging_level="WARNING",
             runtime_env={"env_vars": {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}},
         )
+
+
+def _tuner(base: dict, dims, opts: dict, asha: Asha, out: pathlib.Path):
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
     scheduler = ASHAScheduler(
-        time_attr="frames", metric="score", mode="max", max_t=max_t, grace_period=grace, reduction_factor=reduction
+        time_attr="frames",
+        metric="score",
+        mode="max",
+        max_t=asha.max_t,
+        grace_period=asha.grace,
+        reduction_factor=asha.reduction,
     )
     trainable = tune.with_resources(
         tune.with_parameters(_trainable, base=base, trials_dir=str(out / "trials")),
         {"cpu": float(opts.get("cpus_per_trial", 1)), "gpu": float(opts.get("gpus_per_trial", 0))},
     )
-    tuner = tune.Tuner(
+    concurrent = int(opts.get("max_concurrent", 0)) or None
+    return tune.Tuner(
         trainable,
         param_space=_tune_space(dims),
-        tune_config=tune.TuneConfig(
-            num_samples=samples, scheduler=scheduler, max_concurrent_trials=int(opts.get("max_concurrent", 0)) or None
-        ),
+        tune_config=tune.TuneConfig(num_samples=asha.samples, scheduler=scheduler, max_concurrent_trials=concurrent),
         run_config=tune.RunConfig(name="ray", storage_path=str(out), verbose=0),
     )
-    results = tuner.fit()
 
-    rows = []
-    for r in results:
-        if r.metrics is None or "score" not in r.metrics:
-            continue  # a trial that failed before its first report (its error is in the Ray folder)
-        m = r.metrics
-        finished = bool(m.get("finished"))
-        trial = {
-            k: m.get(f"trial/{k}", math.nan) for k in ("total_reward_ma", "strength", "final_strength", "consistency")
-        }
-        trial["total_reward_ma"] = float(m["score"])
-        rows.append(
-            {
-                "trial": r.metrics.get("trial_id", ""),
-                "hparams": {d.key: r.config[d.key] for d in dims},
-                "label": _label({d.key: r.config[d.key] for d in dims}),
-                "trial_metrics": trial,
-                "frames": int(m["frames"]),
-                "finished": finished,
-                "note": "" if finished else f"stopped at {int(m['frames']):,} frames",
-            }
-        )
+
+def _row(r, dims) -> dict:
+    m = r.metrics
+    finished = bool(m.get("finished"))
+    trial = {k: m.get(f"trial/{k}", math.nan) for k in ("total_reward_ma", "strength", "final_strength", "consistency")}
+    trial["total_reward_ma"] = float(m["score"])
+    hparams = {d.key: r.config[d.key] for d in dims}
+    return {
+        "trial": m.get("trial_id", ""),
+        "hparams": hparams,
+        "label": label(hparams),
+        "trial_metrics": trial,
+        "frames": int(m["frames"]),
+        "finished": finished,
+        "note": "" if finished else f"stopped at {int(m['frames']):,} frames",
+    }
+
+
+def ranking(results, dims, out: pathlib.Path) -> list[dict]:
+    """Finished trials first (their scores cover the whole run), then by score."""
+    # a trial that failed before its first report is left out (its error is in the Ray folder)
+    rows = [_row(r, dims) for r in results if r.metrics is not None and "score" in r.metrics]
     if not rows:
         raise RuntimeError(f"search: no trial reported a result; see {out / 'ray'}")
-    # finished trials first (their scores cover the whole run), then by score
-    rows.sort(
-        key=lambda r: (
-            not r["finished"],
-            -r["trial_metrics"]["total_reward_ma"]
-            if math.isfinite(r["trial_metrics"]["total_reward_ma"])
-            else math.inf,
-        )
-    )
+    score = lambda r: r["trial_metrics"]["total_reward_ma"]  # noqa: E731
+    rows.sort(key=lambda r: (not r["finished"], -score(r) if math.isfinite(score(r)) else math.inf))
     for rank, r in enumerate(rows, 1):
         r["rank"] = rank
-    table = format_table(rows, [d.key for d in dims])
-    best = rows[0]
-    best_config = run_config_from_dict(apply(base, best["hparams"]))
-    best_path = write_bench_yaml(
-        out / "best.yaml",
-        best_config,
-        f"best of the search {out.name} ({len(rows)} trials, ASHA): {best['label']}\n"
-        f"trial total_reward_ma {best['trial_metrics']['total_reward_ma']:.4g} ({base_config.num_seeds} seeds)",
-    )
-    summary = {
-        "env": base_config.env,
-        "algo": base_config.algo.name,
-        "bench": base_config.bench,
+    return rows
+
+
+def _summary(config, dims, asha: Asha, rows: list[dict], wall_s: float, best_path) -> dict:
+    return {
+        "env": config.env,
+        "algo": config.algo.name,
+        "bench": config.bench,
         "space": [{"key": d.key, "kind": d.kind, "values": list(d.values)} for d in dims],
-        "samples": samples,
-        "grace_frames": grace,
-        "reduction_factor": reduction,
-        "max_frames": max_t,
+        "samples": asha.samples,
+        "grace_frames": asha.grace,
+        "reduction_factor": asha.reduction,
+        "max_frames": asha.max_t,
         "ranking": rows,
         "stopped_early": sum(not r["finished"] for r in rows),
-        "wall_s": time.perf_counter() - t_start,
+        "wall_s": wall_s,
         "best_yaml": str(best_path),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }
-    (out / "ranking.md").write_text(table + "\n")
-    (out / "search.json").write_text(json.dumps(summary, indent=2, default=str))
+
+
+def _compose(overrides: list[str]):
+    """``(base mapping, its config, dims, options)``; the trial defaults unless the command line sets them."""
+    from rlx.config.compose import compose_dict, split_prefixed
+
+    rest, spec = split_prefixed(overrides, "search")
+    dims, opts = parse_space(spec, "search", SEARCH_OPTIONS)
+    rest = [d for d in TRIAL_DEFAULTS if not any(o.lstrip("+").startswith(d.split("=")[0] + "=") for o in rest)] + rest
+    base = compose_dict(rest)
+    config = run_config_from_dict(base)
+    if config.distributed.enabled:
+        raise ConfigError("distributed.enabled: a search spreads trials with Ray (search.address), not jax.distributed")
+    return base, config, dims, opts
+
+
+def search(overrides: list[str], stream=None) -> dict:
+    stream = stream or sys.stderr
+    t_start = time.perf_counter()
+    base, config, dims, opts = _compose(overrides)
+    asha = asha_options(opts, config.max_frame)
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("search: needs Ray Tune; install the extra: pip install 'rlx[search]'") from None
+    out = paths.run_dir_for(config, "search").absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    address = opts.get("address") or os.environ.get("RAY_ADDRESS")
+    where = "the Ray cluster at " + str(address) if address else "a local Ray cluster"
     print(
-        f"rlx: search of {len(rows)} trials: {summary['stopped_early']} stopped early by ASHA, "
-        f"wall {summary['wall_s']:.1f}s",
+        f"rlx: search on {where} | ASHA: rungs from {asha.grace:,} frames, reduction {asha.reduction:g}, "
+        f"max {asha.max_t:,} | {out}",
         file=stream,
         flush=True,
     )
-    print(table, flush=True)
-    print(
-        f"rlx: best: {best['label']} -> {best_path}\n"
-        f"rlx: train it: python -m rlx.train +bench={best_path} algo={base_config.algo.name}",
-        flush=True,
+    _init_ray(ray, address, opts)
+    rows = ranking(_tuner(base, dims, opts, asha, out).fit(), dims, out)
+    best = rows[0]
+    best_path = write_bench_yaml(
+        out / "best.yaml",
+        run_config_from_dict(apply(base, best["hparams"])),
+        f"best of the search {out.name} ({len(rows)} trials, ASHA): {best['label']}\n"
+        f"trial total_reward_ma {best['trial_metrics']['total_reward_ma']:.4g} ({config.num_seeds} seeds)",
     )
+    summary = _summary(config, dims, asha, rows, time.perf_counter() - t_start, best_path)
+    table = format_table(rows, [d.key for d in dims])
+    (out / "ranking.md").write_text(table + "\n")
+    paths.write_json(out / "search.json", summary, default=str)
+    n, stopped = len(rows), summary["stopped_early"]
+    print(f"rlx: search of {n} trials: {stopped} stopped early by ASHA, wall {summary['wall_s']:.1f}s", file=stream)
+    print(table, flush=True)
+    print(f"rlx: best: {best['label']} -> {best_path}", flush=True)
+    print(f"rlx: train it: python -m rlx.train +bench={best_path} algo={config.algo.name}", flush=True)
     summary["dir"] = str(out)
     return summary

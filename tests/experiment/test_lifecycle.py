@@ -97,7 +97,7 @@ def test_checkpoint_roundtrip_is_bit_identical(small_run, tmp_path):
     assert step == 1 and host["chunk"] == 1 and host["rows_reward"] == [[1.5, None]] and host["score"] == 3.0
     assert type(restored) is type(state)
     assert jax.dtypes.issubdtype(restored.key.dtype, jax.dtypes.prng_key)
-    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored)):
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(restored), strict=True):
         if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key):
             a, b = jax.random.key_data(a), jax.random.key_data(b)
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -107,8 +107,8 @@ def test_checkpoint_roundtrip_is_bit_identical(small_run, tmp_path):
 def test_checkpoint_keeps_latest_and_best(tmp_path):
     ck = checkpoint.Checkpointer(tmp_path, max_to_keep=2)
     state = {"w": jnp.arange(3.0)}
-    for step, score in zip(range(1, 7), [1.0, 9.0, 2.0, float("nan"), 3.0, 0.5]):
-        ck.save(step, jax.tree.map(lambda x: x + step, state), {"chunk": step}, score=score)
+    for step, score in zip(range(1, 7), [1.0, 9.0, 2.0, float("nan"), 3.0, 0.5], strict=True):
+        ck.save(step, jax.tree.map(lambda x, step=step: x + step, state), {"chunk": step}, score=score)
     ck.close()
     ck = checkpoint.Checkpointer(tmp_path, write=False)
     assert ck.steps() == [2, 5, 6]  # latest two, and step 2 with the best trial score
@@ -244,7 +244,7 @@ def test_enjoy_never_updates_normaliser(tmp_path):
     )
     after = find_state(eval_env, final_state, NormalizeObs)
     assert bool(finished.all()) and float(lengths.min()) >= 1
-    for a, b in zip(jax.tree.leaves(trained), jax.tree.leaves(after)):
+    for a, b in zip(jax.tree.leaves(trained), jax.tree.leaves(after), strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
     import json, sys
     import jax
     import numpy as np
-    from rlx.experiment import parallel, runner, sweep
+    from rlx.experiment import parallel, runner
     from rlx.config.compose import load
 
     assert len(jax.devices()) == 4, jax.devices()
@@ -106,7 +106,7 @@ def test_two_processes_through_jax_distributed_match_one_process(tmp_path):
         for p in procs:
             p.kill()
     results = []
-    for p, (stdout, stderr) in zip(procs, outs):
+    for p, (stdout, stderr) in zip(procs, outs, strict=True):
         assert p.returncode == 0, stderr[-3000:]
         results.append(json.loads(stdout.split("RESULT ", 1)[1]))
     assert all(r["processes"] == 2 and r["devices"] == 4 for r in results)

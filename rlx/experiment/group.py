@@ -1,0 +1,121 @@
+"""Trials that share one compiled program (a plain run is a group of one): started fresh or restored.
+
+The batch is trials x seeds, trial-major; every trial uses the plain run's seed keys
+``split(key(seed), num_seeds)`` (common random numbers), so a trial differs from the plain run with
+its values only by its hyperparameters. Each trial keeps its checkpoints in its own run folder, in a
+plain run's layout (its seeds' slice of the batch), so a group is restored by restoring each trial
+against a fresh init's structure and concatenating the slices: bit for bit the state that was saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlx.config import RunConfig
+from rlx.config.schema import traced_names
+from rlx.experiment import checkpoint, parallel
+from rlx.experiment.loop import Batch, History, Loop, compile_chunk, plan_for
+
+
+@dataclasses.dataclass
+class Trial:
+    config: RunConfig
+    dir: pathlib.Path | None = None  # its run folder; None writes nothing
+
+
+def make_algo(config: RunConfig):
+    from rlx.algos import algo_module
+
+    return algo_module(config.algo.name).make_algo(config)
+
+
+def hparams_batch(configs: list[RunConfig], names: tuple, num_seeds: int) -> dict:
+    """``{name: float32[trials * seeds]}``: trial-major, each trial's value repeated over its seeds."""
+    return {
+        n: jnp.asarray(np.repeat([float(getattr(c.algo, n)) for c in configs], num_seeds), jnp.float32) for n in names
+    }
+
+
+class Group:
+    def __init__(self, trials: list[Trial]):
+        self.trials = trials
+        self.config = config = trials[0].config
+        self.algo = make_algo(config)
+        self.plan = plan_for(config, self.algo)
+        self.batch = Batch(len(trials), config.num_seeds)
+        self.keys = jax.random.split(jax.random.key(config.seed), config.num_seeds)
+        self.sharding = parallel.seed_sharding(self.batch.size, config.distributed.devices)
+
+    def common_step(self) -> int | None:
+        """The latest checkpoint every trial finished (a kill can land between the trials' saves)."""
+        steps = [set(checkpoint.complete_steps(t.dir)) for t in self.trials]
+        common = set.intersection(*steps) if steps else set()
+        return max(common) if common else None
+
+    def restore(self) -> dict:
+        """The loop's state at the latest common checkpoint; reads only, and raises ``CheckpointError``
+        with one line (the folders untouched) when there is none or it does not fit this config."""
+        t0 = time.perf_counter()
+        target = jax.eval_shape(jax.vmap(self.algo.init), self.keys)
+        step = "latest" if self.batch.trials == 1 else self.common_step()
+        if step is None:
+            raise checkpoint.CheckpointError(f"{self.trials[0].dir}: no checkpoint common to its group's trials")
+        parts = [checkpoint.load(t.dir, target, step) for t in self.trials]
+        host, step = parts[0][1], parts[0][2]
+        p = self.plan
+        if (host.get("num_updates"), host.get("chunk_len")) != (p.num_updates, p.chunk_len):
+            raise checkpoint.CheckpointError(
+                f"checkpoint {step} was taken with {host.get('num_updates')} updates in chunks of "
+                f"{host.get('chunk_len')}, this config has {p.num_updates} in chunks of {p.chunk_len}"
+            )
+        states = [s for s, _, _ in parts]
+        state = states[0] if len(states) == 1 else jax.tree.map(lambda *xs: jnp.concatenate(xs), *states)
+        for t in self.trials if len(self.trials) > 1 else ():
+            checkpoint.drop_steps_after(t.dir, step)
+        return {
+            "state": state,
+            "history": History.from_hosts([h for _, h, _ in parts]),
+            "diverged": [bool(h.get("diverged", False)) for _, h, _ in parts],
+            "chunk": host["chunk"],
+            "done_updates": host["done_updates"],
+            "train_s": host["train_s"],
+            "step": step,
+            "restore_s": time.perf_counter() - t0,
+        }
+
+    def _init(self):
+        init = jax.jit(jax.vmap(self.algo.init), out_shardings=self.sharding)
+        if self.batch.trials == 1:  # the config's own values, as a plain run has always been built
+            return init(self.keys)
+        configs = [t.config for t in self.trials]
+        # every traced hyperparameter goes in the batch; those the group is not keyed on (gamma under
+        # reward normalisation) are equal within it
+        hparams = hparams_batch(configs, traced_names(self.config.algo), self.batch.seeds)
+        return init(jnp.tile(self.keys, self.batch.trials), hparams)
+
+    def start(self, progress, resumed: dict | None = None, raise_on_divergence: bool = True) -> Loop:
+        """Builds (or places the restored) state and compiles the chunk program for it. A sweep marks a
+        diverged trial (``raise_on_divergence=False``) and ranks it last; a run stops."""
+        if self.sharding is not None:
+            progress.message(f"rlx: seeds sharded over {parallel.describe(self.sharding)}")
+        if resumed is not None:
+            p = self.plan
+            progress.message(
+                f"rlx: resumed from checkpoint {resumed['step']} (update {resumed['done_updates']}/{p.num_updates}, "
+                f"chunk {resumed['chunk']}/{p.num_chunks}) in {resumed['restore_s']:.1f}s"
+            )
+        t0 = time.perf_counter()
+        state = self._init() if resumed is None else parallel.shard(resumed["state"], self.sharding)
+        compiled = compile_chunk(self.algo, state, self.plan.chunk_len)
+        jax.block_until_ready(state)
+        compile_s = time.perf_counter() - t0
+        progress.message(f"rlx: compiled in {compile_s:.1f}s")
+        loop = Loop(self.algo, self.plan, self.batch, state, compiled, compile_s, resumed)
+        loop.raise_on_divergence = raise_on_divergence
+        return loop

@@ -1,0 +1,294 @@
+"""The chunk loop that every trial goes through: plain runs, sweep groups and search trials.
+
+The batch axis is ``trials x seeds`` (trial-major; a plain run is one trial). ``jit(vmap(init))``
+once, then ``jit(vmap(scan(update, chunk_len)))`` per chunk: all chunks have the same length (the
+last one masks its surplus updates with a ``cond`` on an unbatched count), so the chunk program
+compiles once. Between chunks, on the host, the loop turns the chunk's metrics into log points (one
+rule for everyone: ``log_frames``) and hands a ``Chunk`` to its sinks (CSV, checkpoints, progress...,
+``rlx.experiment.sinks``). Log points, rows and trial scores are computed here and nowhere else, so a
+sweep trial and the plain run with the same settings log the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlx.experiment import parallel
+from rlx.experiment import scoring as slm
+
+TARGET_CHUNKS = 20
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def log_point_mask(num_updates: int, frames_per_update: int, log_frequency: int) -> np.ndarray:
+    """Log points in each update (0-based): one every ``log_frequency`` frames and one at the last
+    frame, as SLM-Lab takes them. An update longer than ``log_frequency`` holds several (so a long
+    rollout does not shrink the 100-point moving average's window); nonzero marks updates with any."""
+    frames = (np.arange(num_updates) + 1) * frames_per_update
+    crossed = frames // log_frequency - (frames - frames_per_update) // log_frequency
+    crossed[-1] = max(crossed[-1], 1)
+    return crossed
+
+
+def log_frames(update: int, frames_per_update: int, log_frequency: int) -> list[int]:
+    """Frames of the log points in ``update`` (1-based): the ``log_frequency`` multiples it crosses,
+    or its end frame for a last update that crosses none. Each is logged with the update's metrics."""
+    end = update * frames_per_update
+    first = (end - frames_per_update) // log_frequency + 1
+    return [k * log_frequency for k in range(first, end // log_frequency + 1)] or [end]
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    num_updates: int
+    chunk_len: int
+    num_chunks: int
+    frames_per_update: int
+    log_frequency: int
+    grad_steps_per_update: int
+    is_log: np.ndarray = dataclasses.field(repr=False, compare=False)
+
+
+def plan_for(config, algo) -> Plan:
+    """Equal chunks of about ``TARGET_CHUNKS`` (``num_chunks`` overrides)."""
+    num_updates = algo.num_updates
+    num_chunks = config.num_chunks or min(TARGET_CHUNKS, num_updates)
+    chunk_len = math.ceil(num_updates / num_chunks)
+    num_chunks = math.ceil(num_updates / chunk_len)
+    F = algo.frames_per_update
+    mask = log_point_mask(num_updates, F, config.log_frequency)
+    return Plan(num_updates, chunk_len, num_chunks, F, config.log_frequency, algo.grad_steps_per_update, mask)
+
+
+def compile_chunk(algo, state, chunk_len: int):
+    """``jit(vmap(scan(update, chunk_len)))`` compiled ahead of time for ``state``'s batch and layout.
+
+    Called as ``compiled(state, n_valid)``: updates past ``n_valid`` (an unbatched count) are masked
+    by a ``cond``, so a ragged last chunk reuses the same program.
+    """
+    metric_shape = jax.eval_shape(lambda s: algo.update(s)[1], jax.tree.map(lambda x: x[0], state))
+
+    def skip(s):
+        return s, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shape)
+
+    def chunk(s, n_valid):
+        def body(s, i):
+            return jax.lax.cond(i < n_valid, algo.update, skip, s)
+
+        return jax.lax.scan(body, s, jnp.arange(chunk_len))
+
+    chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
+    return chunk_jit.lower(parallel.abstract(state), jnp.int32(chunk_len)).compile()
+
+
+def nan_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 ignoring NaN (log points before any episode ended); NaN if none."""
+    ok = np.isfinite(x)
+    count = ok.sum(0)
+    return np.where(count > 0, np.where(ok, x, 0.0).sum(0) / np.maximum(count, 1), np.nan)
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    trials: int
+    seeds: int
+
+    @property
+    def size(self) -> int:
+        return self.trials * self.seeds
+
+    def of(self, t: int) -> slice:
+        return slice(t * self.seeds, (t + 1) * self.seeds)
+
+
+@dataclasses.dataclass
+class History:
+    """Every log point so far, for the whole batch: the moving average, the trial scores and the
+    metrics come from it, and a checkpoint carries it so a resumed run continues the same average."""
+
+    frames: list = dataclasses.field(default_factory=list)
+    reward: list = dataclasses.field(default_factory=list)  # (batch,) per log point
+
+    def add(self, frame: int, reward: np.ndarray) -> np.ndarray:
+        """Appends a log point; returns SLM-Lab's MA column at it (mean of the last 100 points)."""
+        self.frames.append(int(frame))
+        self.reward.append(reward)
+        return nan_mean(np.asarray(self.reward[-slm.MA_WINDOW :]))
+
+    def score(self, sl: slice = slice(None)) -> float:
+        """SLM-Lab's trial score so far: mean over seeds of the MA of total_reward at the last point."""
+        if not self.reward:
+            return float("nan")
+        ma = nan_mean(np.asarray(self.reward[-slm.MA_WINDOW :]))[sl]
+        return float(np.nanmean(ma)) if np.isfinite(ma).any() else float("nan")
+
+    def total_reward(self, sl: slice = slice(None)) -> np.ndarray:
+        """(seeds, log points) of the batch slice ``sl``."""
+        return np.asarray(self.reward).T[sl] if self.reward else np.zeros((0, 0))
+
+    def to_host(self, sl: slice) -> dict:
+        return {
+            "rows_frames": [int(f) for f in self.frames],
+            "rows_reward": [[None if not np.isfinite(v) else float(v) for v in r[sl]] for r in self.reward],
+        }
+
+    @classmethod
+    def from_hosts(cls, hosts: list[dict]) -> History:
+        """The batch's history from each trial's checkpointed slice (trial-major, as the batch is)."""
+        rows = [np.asarray([[np.nan if v is None else v for v in r] for r in h["rows_reward"]]) for h in hosts]
+        reward = np.concatenate(rows, axis=1).astype(np.float32) if rows[0].size else []
+        return cls(list(hosts[0]["rows_frames"]), list(reward))
+
+
+@dataclasses.dataclass
+class Chunk:
+    """What the sinks see at a chunk boundary."""
+
+    index: int  # 0-based
+    done_updates: int  # after this chunk
+    metrics: dict  # name -> (valid updates, batch)
+    points: list  # (frame, update, row index in metrics, MA (batch,)) per log point of this chunk
+    elapsed: float  # training seconds so far
+    fps: float  # frames per second over the whole batch
+    frames_done: int  # per seed
+    last: bool
+
+    def rows(self, sl: slice, seed0: int, grad_steps: int) -> list[dict]:
+        """metrics.csv rows of the batch slice ``sl`` (one trial): one per log point per seed."""
+        rows = []
+        ret = self.metrics["episode_return"]
+        for frame, u, j, ma in self.points:
+            for s, b in enumerate(range(sl.start, sl.stop)):
+                row = {
+                    "seed": seed0 + s,
+                    "frame": frame,
+                    "update": u,
+                    "opt_steps": u * grad_steps,
+                    "total_reward": float(ret[j, b]),
+                    "total_reward_ma": float(ma[b]),
+                }
+                row.update({k: float(v[j, b]) for k, v in self.metrics.items() if k != "episode_return"})
+                row.update({"wall_s": round(self.elapsed, 3), "fps": round(self.fps, 1)})
+                rows.append(row)
+        return rows
+
+    def latest_return(self) -> float:
+        latest = self.metrics["episode_return"][-1]
+        return float(np.nanmean(latest)) if np.isfinite(latest).any() else float("nan")
+
+
+class Sink:
+    """Called by the loop: ``start`` before the first chunk, ``chunk`` after each (a true return stops
+    the run there), ``close`` always (also on an error), ``finish`` with the trials' summaries."""
+
+    def start(self, loop: Loop):
+        pass
+
+    def chunk(self, loop: Loop, chunk: Chunk) -> bool | None:
+        return None
+
+    def close(self, loop: Loop):
+        pass
+
+    def finish(self, loop: Loop, summaries: list[dict]):
+        pass
+
+
+class Loop:
+    """The state of a batch of trials between chunks, and the loop that advances it."""
+
+    def __init__(self, algo, plan: Plan, batch: Batch, state, compiled, compile_s: float, resumed: dict | None = None):
+        self.algo, self.plan, self.batch, self.state, self.compiled = algo, plan, batch, state, compiled
+        self.compile_s = compile_s
+        resumed = resumed or {}
+        self.history = resumed.get("history") or History()
+        self.next_chunk = resumed.get("chunk", 0)
+        self.done_updates = resumed.get("done_updates", 0)
+        self.train_before = resumed.get("train_s", 0.0)
+        # a sweep trial's non-finite loss, kept in its checkpoint so a resumed sweep still ranks it last
+        self.diverged = np.asarray(resumed.get("diverged", np.zeros(batch.trials, bool)), bool)
+        self.raise_on_divergence = True
+        self.stopped = False
+        self.train_s = 0.0
+        self._t_train = time.perf_counter() - self.train_before
+
+    @property
+    def frames_per_seed(self) -> int:
+        return self.done_updates * self.plan.frames_per_update
+
+    def run(self, sinks: list[Sink]):
+        t_train = self._t_train = time.perf_counter() - self.train_before
+        try:
+            for s in sinks:
+                s.start(self)
+            for c in range(self.next_chunk, self.plan.num_chunks):
+                chunk = self._step(c, t_train)
+                stop = [bool(s.chunk(self, chunk)) for s in sinks]
+                if any(stop) and not chunk.last:
+                    self.stopped = True
+                    break
+        finally:
+            for s in sinks:
+                s.close(self)
+        jax.block_until_ready(self.state)
+        self.train_s = time.perf_counter() - t_train
+
+    def _step(self, c: int, t_train: float) -> Chunk:
+        p, start = self.plan, self.done_updates
+        n_valid = min(p.chunk_len, p.num_updates - start)
+        self.state, m = self.compiled(self.state, jnp.int32(n_valid))
+        m = parallel.fetch(m)  # (batch, chunk_len) per metric; blocks until the chunk is done
+        m = {k: np.asarray(v).T[:n_valid] for k, v in m.items()}  # (updates, batch)
+        self._check_divergence(m, start, n_valid)
+        elapsed = time.perf_counter() - t_train
+        points = []
+        for j in np.nonzero(p.is_log[start : start + n_valid])[0]:
+            u = start + int(j) + 1
+            for frame in log_frames(u, p.frames_per_update, p.log_frequency):
+                points.append((frame, u, int(j), self.history.add(frame, m["episode_return"][j])))
+        self.done_updates += n_valid
+        self.next_chunk = c + 1
+        frames = self.frames_per_seed
+        fps = frames * self.batch.size / max(elapsed, 1e-9)
+        return Chunk(c, self.done_updates, m, points, elapsed, fps, frames, c == p.num_chunks - 1)
+
+    def _check_divergence(self, m: dict, start: int, n_valid: int):
+        if "loss" not in m:
+            return
+        bad = ~np.isfinite(m["loss"]).reshape(n_valid, self.batch.trials, self.batch.seeds).all(axis=(0, 2))
+        if bad.any() and self.raise_on_divergence:
+            raise TrainingDiverged(
+                f"non-finite loss in updates {start + 1}-{start + n_valid}; lower algo.lr or check the env's rewards"
+            )
+        self.diverged |= bad
+
+    def host(self, t: int) -> dict:
+        """Trial ``t``'s host-side state for its checkpoint (the plain run folder's layout)."""
+        return {
+            "chunk": self.next_chunk,
+            "done_updates": self.done_updates,
+            "csv_rows": len(self.history.frames) * self.batch.seeds,
+            "num_updates": self.plan.num_updates,
+            "chunk_len": self.plan.chunk_len,
+            "train_s": time.perf_counter() - self._t_train,
+            "diverged": bool(self.diverged[t]),
+            **self.history.to_host(self.batch.of(t)),
+        }
+
+    def trial_metrics(self, t: int, random_return: float) -> dict:
+        """SLM-Lab's session and trial metrics of trial ``t`` over the log points reached."""
+        frames = np.asarray(self.history.frames)
+        opt_steps = -(-frames // self.plan.frames_per_update) * self.plan.grad_steps_per_update
+        result = slm.trial_metrics(frames, self.history.total_reward(self.batch.of(t)), opt_steps, random_return)
+        if self.diverged[t]:  # a non-finite loss: ranked last, whatever its returns were
+            result["trial"] = {k: float("nan") for k in result["trial"]}
+        return result

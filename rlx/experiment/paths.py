@@ -1,0 +1,71 @@
+"""Where things go on disk: run-folder names, jax's compilation cache, files written whole or not at all.
+
+Runs, sweeps and searches all name their folder ``<out_dir>/<name>`` with ``name`` from
+``logger.name`` or ``[<kind>_]<algo>_<env>_<stamp>``, so a listing sorts each kind by algorithm,
+env and time, and a folder name is safe on every filesystem whatever the env id holds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import re
+
+import jax
+
+
+def stamp() -> str:
+    return datetime.datetime.now().strftime("%Y_%m_%d_%H%M%S")
+
+
+def run_name(config, kind: str = "") -> str:
+    """``logger.name``, else ``[<kind>_]<algo>_<env>_<stamp>`` (env ids such as ``playground:X/Y`` made safe)."""
+    if config.logger.name:
+        return config.logger.name
+    env = re.sub(r"[^A-Za-z0-9_.-]+", "_", config.env)
+    return "_".join(p for p in (kind, config.algo.name, env, stamp()) if p)
+
+
+def run_dir_for(config, kind: str = "") -> pathlib.Path:
+    return pathlib.Path(config.logger.out_dir) / run_name(config, kind)
+
+
+def cache_dir() -> str:
+    return os.environ.get("RLX_JAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "rlx", "jax")
+
+
+def enable_compilation_cache():
+    """jax's persistent compilation cache, so a repeated command skips most of its compile."""
+    try:
+        jax.config.update("jax_compilation_cache_dir", cache_dir())
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except Exception:  # an older/newer jax without these options: run uncached
+        pass
+
+
+def write_yaml(path: pathlib.Path, data: dict):
+    from omegaconf import OmegaConf
+
+    pathlib.Path(path).write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
+
+
+def write_json(path: pathlib.Path, data, **kw):
+    """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, **kw))
+    tmp.replace(path)
+
+
+def truncate_csv(path: pathlib.Path, rows: int):
+    """Keeps the header and the first ``rows`` rows (what a checkpoint had logged)."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        lines = f.readlines()
+    tmp = path.with_suffix(".csv.tmp")
+    tmp.write_text("".join(lines[: 1 + rows]))
+    tmp.replace(path)

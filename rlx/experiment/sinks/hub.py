@@ -1,0 +1,34 @@
+"""HuggingFace Hub mirror of a run (``hub.repo_id``): each new best checkpoint as soon as it is
+written (``hub.push_best``), the whole folder at the end. A failed upload never costs the run."""
+
+from __future__ import annotations
+
+from rlx.errors import first_line
+from rlx.experiment.loop import Sink
+
+
+class HubSink(Sink):
+    def __init__(self, config, run_dir, progress, ckpt_sink=None):
+        self.hub, self.run_dir, self.progress, self.ckpt = config.hub, run_dir, progress, ckpt_sink
+
+    def chunk(self, loop, chunk):
+        if not (self.hub.push_best and self.ckpt and self.ckpt.new_best and self.ckpt.new_best[0]):
+            return
+        try:
+            from rlx.experiment import hub
+
+            self.ckpt.ckpts[0].wait()
+            hub.push_checkpoint(self.run_dir, chunk.done_updates, self.hub.repo_id, repo_type=self.hub.repo_type)
+        except Exception as err:  # never cost the run
+            self.progress.message(f"rlx: hub push of checkpoint {chunk.done_updates} failed ({type(err).__name__})")
+
+    def finish(self, loop, summaries):
+        try:
+            from rlx.experiment import hub
+
+            url = hub.push(self.run_dir, self.hub.repo_id, repo_type=self.hub.repo_type)
+            self.progress.message(f"rlx: pushed the run folder to {url}")
+        except Exception as err:  # the run is on disk; a failed upload can be retried with rlx.hub push
+            self.progress.message(
+                f"rlx: {first_line(err)}; retry with: python -m rlx.hub push {self.run_dir} --repo {self.hub.repo_id}"
+            )
