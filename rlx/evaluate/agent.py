@@ -81,7 +81,7 @@ class Agent:
         return ""
 
     @functools.cached_property
-    def _policy(self):
+    def policy_fn(self):
         """``(params, rms, obs, key, deterministic) -> env action`` for a batch, jitted once."""
         algo, clip, eps, low, high = self._algo, self.obs_clip, self.obs_eps, self.action_low, self.action_high
 
@@ -116,7 +116,7 @@ class Agent:
         if key is None:
             self._key, key = jax.random.split(self._key)
         obs, single = self._batched(obs)
-        action = np.asarray(self._policy(self.params, self.obs_rms, obs, key, bool(deterministic)))
+        action = np.asarray(self.policy_fn(self.params, self.obs_rms, obs, key, bool(deterministic)))
         return action[0] if single else action
 
     # ------------------------------------------------------------ evaluating
@@ -144,9 +144,9 @@ class Agent:
 
         kwargs = self.config.env_kwargs if name == self.config.env else {}
         env = envs.EpisodeStats(envs.make_batched(name, episodes, **kwargs))
-        run = jax.jit(functools.partial(_episodes, env, self._policy, deterministic, max_steps))
-        returns, finished = jax.device_get(run(self.params, self.obs_rms, jax.random.key(seed)))
-        return np.where(finished, returns, np.nan).astype(np.float32)
+        run = jax.jit(functools.partial(play_episodes, env, self.policy_fn, deterministic, max_steps))
+        returns, _, finished = jax.device_get(run(self.params, self.obs_rms, jax.random.key(seed)))
+        return np.where(finished, returns, np.nan).astype(np.float32)  # NaN: cut at max_steps
 
     # ------------------------------------------------------------ saving
 
@@ -176,26 +176,40 @@ class Agent:
         return path
 
 
-def _episodes(env, policy, deterministic, max_steps, params, rms, key):
-    """One episode per env of ``env``: raw returns (``EpisodeStats``) and whether each finished."""
+def play_episodes(env, policy, deterministic, max_steps, params, rms, key):
+    """One episode per env of ``env`` (an ``EpisodeStats`` stack): ``(returns, lengths, finished)``;
+    an episode still running after ``max_steps`` keeps its partial raw return and ``finished=False``."""
     k_reset, k_loop = jax.random.split(key)
     state, obs = env.reset(k_reset)
-    n = env.num_envs
+    zeros = jnp.zeros(env.num_envs, jnp.float32)
 
     def cond(c):
-        return jnp.logical_and(~jnp.all(c[3]), c[4] < max_steps)
+        return jnp.logical_and(~jnp.all(c["done"]), c["t"] < max_steps)
 
     def body(c):
-        state, obs, key, done, t, ret = c
-        key, k_act, k_env = jax.random.split(key, 3)
-        out = env.step(state, policy(params, rms, obs, k_act, deterministic), k_env)
-        first = jnp.logical_and(out.info["episode_done"], ~done)
-        ret = jnp.where(first, out.info["episode_return"], ret)
-        return out.state, out.obs, key, jnp.logical_or(done, out.info["episode_done"]), t + 1, ret
+        key, k_act, k_env = jax.random.split(c["key"], 3)
+        out = env.step(c["state"], policy(params, rms, c["obs"], k_act, deterministic), k_env)
+        first = jnp.logical_and(out.info["episode_done"], ~c["done"])
+        return {
+            "state": out.state,
+            "obs": out.obs,
+            "key": key,
+            "t": c["t"] + 1,
+            "done": jnp.logical_or(c["done"], out.info["episode_done"]),
+            "ret": jnp.where(first, out.info["episode_return"], c["ret"]),
+            "len": jnp.where(first, out.info["episode_length"], c["len"]),
+            "run_ret": jnp.where(c["done"], c["run_ret"], c["run_ret"] + out.reward),
+        }
 
-    init = (state, obs, k_loop, jnp.zeros(n, bool), jnp.zeros((), jnp.int32), jnp.zeros(n, jnp.float32))
-    _, _, _, done, _, ret = jax.lax.while_loop(cond, body, init)
-    return ret, done
+    c = {
+        "state": state,
+        "obs": obs,
+        "key": k_loop,
+        "t": jnp.zeros((), jnp.int32),
+        "done": jnp.zeros(env.num_envs, bool),
+    }
+    c = jax.lax.while_loop(cond, body, {**c, "ret": zeros, "len": zeros, "run_ret": zeros})
+    return jnp.where(c["done"], c["ret"], c["run_ret"]), c["len"], c["done"]
 
 
 def _yaml(data: dict) -> str:

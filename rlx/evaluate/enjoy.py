@@ -1,14 +1,15 @@
-"""Replay a trained run: ``python -m rlx.enjoy <run folder> [key=value ...]``.
+"""Replay a trained run: ``rlx-enjoy <run folder> [key=value ...]``.
 
-Loads a checkpoint of the run (``checkpoint=latest|best|<update>``), runs ``episodes`` evaluation
-episodes per seed with the algorithm's ``act(params, obs, key, deterministic)`` and prints their
-returns. Options: ``episodes=10``, ``seed=<a seed of the run, as in metrics.csv>`` (default: all),
-``deterministic=false`` (true: the distribution's mode), ``key=0`` (evaluation PRNG seed),
-``video=false|true|<path.mp4|.gif>`` (one episode of the first chosen seed), ``max_steps=100000``.
+Loads a checkpoint of the run (``checkpoint=latest|best|<update>``) as one ``Agent`` per seed
+(``rlx.evaluate.agent``, the code ``rlx.load`` and the Hub pull use), runs ``episodes`` evaluation
+episodes per seed and prints their returns. Options: ``episodes=10``, ``seed=<a seed of the run, as
+in metrics.csv>`` (default: all), ``deterministic=false`` (true: the distribution's mode), ``key=0``
+(evaluation PRNG seed), ``video=false|true|<path.mp4|.gif>`` (one episode of the first chosen seed),
+``max_steps=100000``.
 
-Evaluation never updates normaliser statistics: the eval env is a fresh ``num_envs=episodes`` copy
-whose ``NormalizeObs`` is ``frozen=True`` and starts from the checkpoint's statistics; each env
-plays exactly one episode, and its raw return (``EpisodeStats``, before any normalisation) counts.
+Evaluation never updates normaliser statistics: the agents carry the checkpoint's statistics frozen,
+the eval env is a fresh ``num_envs=episodes`` copy of the run's env without normalisers, each env
+plays exactly one episode, and its raw return (``EpisodeStats``) counts.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from rlx import envs
-from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state
 from rlx.errors import first_line
 
 
@@ -33,66 +33,51 @@ class EnjoyError(RuntimeError):
 # ---------------------------------------------------------------- evaluation
 
 
-def make_eval_env(config, num_envs: int):
-    """The run's env without reward normalisation, its obs normaliser frozen (read-only statistics)."""
-    env = envs.make_batched(config.env, num_envs, **config.env_kwargs)
-    env = envs.EpisodeStats(env)
-    if config.wrappers.normalize_obs:
-        env = NormalizeObs(env, clip=config.wrappers.clip_obs, frozen=True)
-    return env
+def eval_env(config, num_envs: int):
+    """The run's source env with raw episode statistics and no normalisers (the agent normalises)."""
+    return envs.EpisodeStats(envs.make_batched(config.env, num_envs, **config.env_kwargs))
 
 
-def _reset(eval_env, key, train_env, train_env_state):
-    """Reset ``eval_env``; a frozen obs normaliser gets the trained statistics before the first obs."""
-    if isinstance(eval_env, NormalizeObs):
-        rms = find_state(train_env, train_env_state, NormalizeObs)
-        inner, raw_obs = eval_env.env.reset(key)
-        return Wrapped(inner, rms), eval_env._normalize(rms, raw_obs)
-    return eval_env.reset(key)
+def evaluate_agents(agents, episodes: int, deterministic: bool, key: int, max_steps: int):
+    """``(returns, lengths, finished)`` of shape ``(seeds, episodes)``: every agent (one per seed, the
+    same network) plays ``episodes`` episodes in one compiled program, vmapped over seeds."""
+    from rlx.evaluate.agent import play_episodes
+
+    env = eval_env(agents[0].config, episodes)
+    params = jax.tree.map(lambda *x: jnp.stack(x), *[a.params for a in agents])
+    rms = None if agents[0].obs_rms is None else jax.tree.map(lambda *x: jnp.stack(x), *[a.obs_rms for a in agents])
+    policy = agents[0].policy_fn
+    keys = jax.random.split(jax.random.key(key), len(agents))
+
+    def one(p, r, k):
+        return play_episodes(env, policy, deterministic, max_steps, p, r, k)
+
+    return jax.device_get(jax.jit(jax.vmap(one, in_axes=(0, None if rms is None else 0, 0)))(params, rms, keys))
 
 
-def evaluate(algo, eval_env, state, key, deterministic: bool = False, max_steps: int = 100_000):
-    """One episode in each of ``eval_env``'s envs for one seed's ``state``.
-
-    Returns ``(returns, lengths, finished, final_env_state)``, each per env; ``finished`` is False
-    for an episode still running after ``max_steps`` (its return is then partial)."""
-    n = eval_env.num_envs
+def record_episode(agent, key, deterministic: bool, max_steps: int = 1000):
+    """``(source-env states of one episode, env)``, or ``(None, env)`` when the env has no renderer
+    here (checked first, so a source without one costs no rollout)."""
+    env = eval_env(agent.config, 1)
+    if renderer_for(env) is None:
+        return None, env
+    policy = agent.policy_fn
     k_reset, k_loop = jax.random.split(key)
-    env_state, obs = _reset(eval_env, k_reset, algo.env, state.carry.env_state)
+    env_state, obs = env.reset(k_reset)
 
-    def cond(c):
-        return jnp.logical_and(~jnp.all(c["done"]), c["t"] < max_steps)
+    def step(c, k):
+        env_state, obs, done = c
+        k_act, k_env = jax.random.split(k)
+        out = env.step(env_state, policy(agent.params, agent.obs_rms, obs, k_act, deterministic), k_env)
+        raw = jax.tree.map(lambda x: x[0], _raw_state(env, env_state))
+        return (out.state, out.obs, jnp.logical_or(done, out.info["episode_done"][0])), (raw, done)
 
-    def body(c):
-        key, k_act, k_env = jax.random.split(c["key"], 3)
-        action = algo.act(algo.policy_params(state), c["obs"], k_act, deterministic)
-        out = eval_env.step(c["env_state"], action, k_env)
-        first = jnp.logical_and(out.info["episode_done"], ~c["done"])
-        return {
-            "env_state": out.state,
-            "obs": out.obs,
-            "key": key,
-            "t": c["t"] + 1,
-            "done": jnp.logical_or(c["done"], out.info["episode_done"]),
-            "ret": jnp.where(first, out.info["episode_return"], c["ret"]),
-            "len": jnp.where(first, out.info["episode_length"], c["len"]),
-            "run_ret": jnp.where(c["done"], c["run_ret"], c["run_ret"] + out.reward),
-        }
-
-    zeros = jnp.zeros(n, jnp.float32)
-    c = {
-        "env_state": env_state,
-        "obs": obs,
-        "key": k_loop,
-        "t": jnp.zeros((), jnp.int32),
-        "done": jnp.zeros(n, bool),
-        "ret": zeros,
-        "len": zeros,
-        "run_ret": zeros,
-    }
-    c = jax.lax.while_loop(cond, body, c)
-    returns = jnp.where(c["done"], c["ret"], c["run_ret"])
-    return returns, c["len"], c["done"], c["env_state"]
+    _, (raws, done_before) = jax.jit(lambda c, ks: jax.lax.scan(step, c, ks))(
+        (env_state, obs, jnp.zeros((), bool)), jax.random.split(k_loop, max_steps)
+    )
+    raws, done_before = jax.device_get((raws, done_before))
+    length = int(np.argmax(done_before)) if done_before.any() else max_steps
+    return [jax.tree.map(lambda x, t=t: x[t], raws) for t in range(length)], env
 
 
 def _raw_state(env, state):
@@ -102,28 +87,6 @@ def _raw_state(env, state):
             state = state.inner
         env = env.env
     return state
-
-
-def record_episode(algo, config, state, key, deterministic: bool, max_steps: int = 1000):
-    """Source-env states of one episode (env 0) as a host list, for rendering."""
-    env = make_eval_env(config, 1)
-    k_reset, k_loop = jax.random.split(key)
-    env_state, obs = _reset(env, k_reset, algo.env, state.carry.env_state)
-
-    def step(c, k):
-        env_state, obs, done = c
-        k_act, k_env = jax.random.split(k)
-        action = algo.act(algo.policy_params(state), obs, k_act, deterministic)
-        out = env.step(env_state, action, k_env)
-        raw = jax.tree.map(lambda x: x[0], _raw_state(env, env_state))
-        return (out.state, out.obs, jnp.logical_or(done, out.info["episode_done"][0])), (raw, done)
-
-    _, (raws, done_before) = jax.jit(lambda c, ks: jax.lax.scan(step, c, ks))(
-        (env_state, obs, jnp.zeros((), bool)), jax.random.split(k_loop, max_steps)
-    )
-    raws, done_before = jax.device_get((raws, done_before))
-    length = int(np.argmax(done_before)) if done_before.any() else max_steps
-    return [jax.tree.map(lambda x: x[t], raws) for t in range(length)], env
 
 
 # ---------------------------------------------------------------- video
@@ -237,36 +200,21 @@ def enjoy(
     out=None,
 ) -> dict:
     """Evaluates a run folder's checkpoint; returns ``{"seeds", "returns"[seed][episode], "mean", ...}``."""
-    out = out or sys.stdout
-    from rlx.experiment import checkpoint as ckpt_lib
-    from rlx.algos import algo_module
-    from rlx.config.compose import load_run
+    from rlx.config import load_run
+    from rlx.evaluate.agent import load_seeds
 
+    out = out or sys.stdout
     run_dir = pathlib.Path(run_dir)
     config = load_run(run_dir)
-    algo = algo_module(config.algo.name).make_algo(config)
-    if algo.act is None:
-        raise EnjoyError(f"algo {config.algo.name} has no act(); it cannot be replayed")
-    keys = jax.random.split(jax.random.key(config.seed), config.num_seeds)
-    target = jax.eval_shape(jax.vmap(algo.init), keys)
-    state, host, step = ckpt_lib.load(run_dir, target, checkpoint)
-    seeds = [config.seed + i for i in range(config.num_seeds)]
-    if seed is not None:
-        if seed not in seeds:
-            raise EnjoyError(f"seed: {seed} is not a seed of this run; its seeds: {', '.join(map(str, seeds))}")
-        idx = [seeds.index(seed)]
-    else:
-        idx = list(range(len(seeds)))
-    state = jax.tree.map(lambda x: x[np.asarray(idx)], state)
-    eval_env = make_eval_env(config, episodes)
-    eval_keys = jax.random.split(jax.random.key(key), len(idx))
-    run = jax.jit(jax.vmap(lambda s, k: evaluate(algo, eval_env, s, k, deterministic, max_steps)[:3]))
-    returns, lengths, finished = jax.device_get(run(state, eval_keys))
+    seeds = [config.seed + i for i in range(config.num_seeds)] if seed is None else [seed]
+    agents = load_seeds(run_dir, checkpoint, seeds)
+    returns, lengths, finished = evaluate_agents(agents, episodes, deterministic, key, max_steps)
+    step = agents[0].checkpoint
     result = {
         "run": str(run_dir),
         "checkpoint": step,
         "deterministic": deterministic,
-        "seeds": [seeds[i] for i in idx],
+        "seeds": seeds,
         "returns": returns.tolist(),
         "lengths": lengths.tolist(),
         "mean": float(returns.mean()),
@@ -274,14 +222,13 @@ def enjoy(
     }
     mode = "deterministic" if deterministic else "stochastic"
     print(
-        f"rlx.enjoy: {config.algo.name} on {config.env}, checkpoint {step} (update {host.get('done_updates')}), "
-        f"{episodes} {mode} episodes per seed",
+        f"rlx.enjoy: {config.algo.name} on {config.env}, checkpoint {step}, {episodes} {mode} episodes per seed",
         file=out,
     )
-    for j, i in enumerate(idx):
+    for j, s in enumerate(seeds):
         partial = "" if finished[j].all() else f" ({int((~finished[j]).sum())} cut at max_steps)"
         print(
-            f"  seed {seeds[i]}: mean return {returns[j].mean():.2f} +- {returns[j].std():.2f} "
+            f"  seed {s}: mean return {returns[j].mean():.2f} +- {returns[j].std():.2f} "
             f"(min {returns[j].min():.1f}, max {returns[j].max():.1f}, mean length {lengths[j].mean():.1f}){partial}",
             file=out,
         )
@@ -289,28 +236,29 @@ def enjoy(
     ref = f" | the run's final total_reward {final:.2f}" if final is not None else ""
     print(f"mean return {result['mean']:.2f} +- {result['std']:.2f} over {returns.size} episodes{ref}", file=out)
     result["final_total_reward"] = final
-
     if video.lower() != "false":
-        path = (
-            run_dir / "videos" / f"checkpoint{step}_seed{seeds[idx[0]]}{_default_video_ext()}"
-            if video.lower() == "true"
-            else pathlib.Path(video)
-        )
-        first = jax.tree.map(lambda x: x[0], state)
-        states, env = record_episode(algo, config, first, eval_keys[0], deterministic, min(max_steps, 1000))
-        render = renderer_for(env)
-        if render is None:
-            print(
-                f"rlx.enjoy: no video: {config.env} has no renderer here (gymnax classic control and MuJoCo "
-                "Playground envs have one; other sources need render(states) in their adapter)",
-                file=out,
-            )
-        else:
-            frames = render(states)
-            write_video(frames, path)
-            result["video"] = str(path)
-            print(f"video: {path} ({len(frames)} frames)", file=out)
+        default = run_dir / "videos" / f"checkpoint{step}_seed{seeds[0]}{_default_video_ext()}"
+        path = default if video.lower() == "true" else pathlib.Path(video)
+        written = _video(agents[0], path, jax.random.key(key), deterministic, min(max_steps, 1000), out)
+        if written:
+            result["video"] = str(written)
     return result
+
+
+def _video(agent, path, key, deterministic, max_steps, out) -> pathlib.Path | None:
+    states, env = record_episode(agent, key, deterministic, max_steps)
+    if states is None:
+        print(
+            f"rlx.enjoy: no video: {agent.config.env} has no renderer here (gymnax classic control and MuJoCo "
+            "Playground envs have one; for others, play the policy in a Gymnasium env with render_mode="
+            "'rgb_array': rlx.load(run).act(obs))",
+            file=out,
+        )
+        return None
+    frames = renderer_for(env)(states)
+    write_video(frames, path)
+    print(f"video: {path} ({len(frames)} frames)", file=out)
+    return path
 
 
 def _final_score(run_dir: pathlib.Path) -> float | None:

@@ -35,8 +35,12 @@ def make_algo(config: RunConfig):
     return algo_module(config.algo.name).make_algo(config)
 
 
-def hparams_batch(configs: list[RunConfig], names: tuple, num_seeds: int) -> dict:
-    """``{name: float32[trials * seeds]}``: trial-major, each trial's value repeated over its seeds."""
+def hparams_batch(configs: list[RunConfig], num_seeds: int, names: tuple | None = None) -> dict:
+    """The traced hyperparameters of several trials as one batch for ``vmap(train)(keys, hparams)``:
+    ``{name: float32[trials * seeds]}``, trial-major (trial ``t``, seed ``s`` at ``t * num_seeds + s``),
+    each trial's value repeated over its seeds. ``names`` defaults to the algorithm's traced fields;
+    the configs must differ only in those (anything else changes the program's shapes)."""
+    names = traced_names(configs[0].algo) if names is None else names
     return {
         n: jnp.asarray(np.repeat([float(getattr(c.algo, n)) for c in configs], num_seeds), jnp.float32) for n in names
     }
@@ -96,7 +100,7 @@ class Group:
         configs = [t.config for t in self.trials]
         # every traced hyperparameter goes in the batch; those the group is not keyed on (gamma under
         # reward normalisation) are equal within it
-        hparams = hparams_batch(configs, traced_names(self.config.algo), self.batch.seeds)
+        hparams = hparams_batch(configs, self.batch.seeds)
         return init(jnp.tile(self.keys, self.batch.trials), hparams)
 
     def start(self, progress, resumed: dict | None = None, raise_on_divergence: bool = True) -> Loop:

@@ -222,11 +222,10 @@ def test_enjoy_reports_returns(small_run, capsys):
 
 
 def test_enjoy_never_updates_normaliser(tmp_path):
-    """The eval env's NormalizeObs is frozen at the checkpoint's statistics."""
-    from rlx.envs import NormalizeObs
-    from rlx.envs.wrappers import find_state
-
-    from rlx.envs.wrappers import RunningMeanStd, Wrapped
+    """Evaluation reads the checkpoint's statistics and never changes them: they live in the agent,
+    and the eval env has no normaliser of its own."""
+    from rlx.envs.wrappers import RunningMeanStd
+    from rlx.evaluate.agent import Agent
 
     config = _config(tmp_path, "norm", "wrappers.normalize_obs=true")
     algo = ppo.make_algo(config)
@@ -235,17 +234,12 @@ def test_enjoy_never_updates_normaliser(tmp_path):
     trained = RunningMeanStd(
         jnp.asarray([0.1, -0.2, 0.03, 0.4]), jnp.asarray([0.5, 2.0, 0.01, 1.5]), jnp.float32(12345.0)
     )
-    env_state = seed0.carry.env_state
-    assert isinstance(env_state, Wrapped) and isinstance(env_state.own, RunningMeanStd)
-    seed0 = seed0.replace(carry=seed0.carry.replace(env_state=env_state.replace(own=trained)))
-    eval_env = enjoy.make_eval_env(config, 4)
-    returns, lengths, finished, final_state = jax.jit(lambda s, k: enjoy.evaluate(algo, eval_env, s, k))(
-        seed0, jax.random.key(3)
-    )
-    after = find_state(eval_env, final_state, NormalizeObs)
-    assert bool(finished.all()) and float(lengths.min()) >= 1
-    for a, b in zip(jax.tree.leaves(trained), jax.tree.leaves(after), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    agent = Agent(config, algo.policy_params(seed0), trained)
+    before = [np.asarray(x).copy() for x in jax.tree.leaves(agent.obs_rms)]
+    returns, lengths, finished = enjoy.evaluate_agents([agent, agent], 4, False, 3, 1000)
+    assert returns.shape == (2, 4) and bool(finished.all()) and float(lengths.min()) >= 1
+    for a, b in zip(before, jax.tree.leaves(agent.obs_rms), strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b))
 
 
 def test_enjoy_cli_errors_are_one_line(tmp_path, capsys):
@@ -288,10 +282,13 @@ def test_playground_episode_video(tmp_path):
 
     if "playground" not in envs.SOURCES:
         pytest.skip("no playground source")
+    from rlx.evaluate.agent import Agent, _bounds
+
     config = load("env=playground:CartpoleBalance", "algo=ppo", "num_envs=2", "num_seeds=1")
     algo = ppo.make_algo(config)
     state = jax.jit(algo.init)(jax.random.key(0))
-    states, env = enjoy.record_episode(algo, config, state, jax.random.key(1), False, max_steps=12)
+    agent = Agent(config, algo.policy_params(state), None, 10.0, 1e-8, *_bounds(algo.env))
+    states, env = enjoy.record_episode(agent, jax.random.key(1), False, max_steps=12)
     render = enjoy.renderer_for(env)
     assert render is not None and len(states) == 12
     frames = render(states)
