@@ -95,8 +95,17 @@ def _keep_envpool_assets(path: str) -> bool:
     return path.endswith(".py") or ".dist-info/" in path or path.startswith("envpool_assets/atari/")
 
 
-#: distribution -> member filter for a slimmed copy of its wheel
-SLIM = {"envpool": _keep_envpool, "envpool-assets": _keep_envpool_assets}
+#: envpool.entry imports every family's registration, whose package imports its extension: Atari only
+_ENVPOOL_ENTRY = b'''"""Entry point for all envs' registration (slimmed to Atari by rlx's scripts/device_wheels.py)."""
+
+import envpool.atari.registration  # noqa: F401
+'''
+
+#: distribution -> (member filter, replaced members) for a slimmed copy of its wheel
+SLIM = {
+    "envpool": (_keep_envpool, {"envpool/entry.py": _ENVPOOL_ENTRY}),
+    "envpool-assets": (_keep_envpool_assets, {}),
+}
 
 
 def norm(name: str) -> str:
@@ -138,8 +147,10 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def slim_wheel(src: pathlib.Path, dst: pathlib.Path, keep) -> None:
-    """A copy of wheel ``src`` holding only the members ``keep(path)`` accepts, with a rewritten RECORD."""
+def slim_wheel(src: pathlib.Path, dst: pathlib.Path, keep, replace: dict[str, bytes] | None = None) -> None:
+    """A copy of wheel ``src`` holding only the members ``keep(path)`` accepts (``replace``: new contents
+    for some of them), with a rewritten RECORD."""
+    replace = replace or {}
     tmp = dst.with_suffix(".part")
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
         record = next(n for n in zin.namelist() if n.endswith(".dist-info/RECORD"))
@@ -147,7 +158,7 @@ def slim_wheel(src: pathlib.Path, dst: pathlib.Path, keep) -> None:
         for info in zin.infolist():
             if info.filename == record or info.is_dir() or not keep(info.filename):
                 continue
-            data = zin.read(info)
+            data = replace.get(info.filename) or zin.read(info)
             zout.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
             lines.append(f"{info.filename},{_record_hash(data)},{len(data)}")
         lines.append(f"{record},,")
@@ -225,7 +236,7 @@ def main(argv=None) -> int:
             src = download(name, version, cache)
             dst = staging / group / src.name
             if name in SLIM:
-                slim_wheel(src, dst, SLIM[name])
+                slim_wheel(src, dst, *SLIM[name])
             else:
                 shutil.copy2(src, dst)
             files[group].append(dst)

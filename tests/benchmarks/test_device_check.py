@@ -107,9 +107,11 @@ def test_slim_wheel_keeps_the_filtered_members_with_a_valid_record(tmp_path):
         z.writestr("pkg-1.0.dist-info/RECORD", "stale\n")
     dst = tmp_path / "out" / src.name
     dst.parent.mkdir()
-    dw.slim_wheel(src, dst, lambda p: p.endswith(".py") or ".dist-info/" in p or p.startswith("pkg/atari/"))
+    keep = lambda p: p.endswith(".py") or ".dist-info/" in p or p.startswith("pkg/atari/")
+    dw.slim_wheel(src, dst, keep, {"pkg/__init__.py": b"x = 2\n"})
     with zipfile.ZipFile(dst) as z:
         names = set(z.namelist())
+        assert z.read("pkg/__init__.py") == b"x = 2\n"
         record = z.read("pkg-1.0.dist-info/RECORD").decode().splitlines()
         data = z.read("pkg/atari/roms/pong.bin")
     assert "pkg/mujoco/big.so" not in names and "pkg/atari/roms/pong.bin" in names
