@@ -64,7 +64,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SLM_LAB_CARTPOLE_BALANCE = 968.23  # ppo_playground, 100e6 frames, 2048 envs (strength)
 MD_HEADER = (
-    "| item | part | command | seeds x envs | frames/seed | score | compile s | wall s | frames/s | status | note |\n"
+    "| item | part | command | seeds x envs | frames/seed | score | compile s | part s | frames/s | status | note |\n"
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 
@@ -288,7 +288,8 @@ def md_rows(e: dict) -> list[str]:
         out.append(
             f"| {e['item']} | {e['name']} | `{r.get('command', '')}` | {r.get('seeds', '—')} x {r.get('envs', '—')} "
             f"| {_fmt(r.get('frames_per_seed'))} | {score} | {_fmt(r.get('compile_s'), '.1f')} "
-            f"| {_fmt(r.get('wall_s'), '.1f')} | {_fmt(r.get('fps'))} | {status} | {r.get('note', '')} |"
+            f"| {_fmt(r.get('part_s', r.get('wall_s')), '.1f')} | {_fmt(r.get('fps'))} "
+            f"| {status} | {r.get('note', '')} |"
         )
     return out
 
@@ -372,8 +373,12 @@ def train(check: Check, part: Part, spec: list[str], limit_s: float, extra: list
         "limit_s": round(limit_s, 1),
         "note": "",
     }
+    notes = []
     if stopped:
-        row["note"] = f"stopped at the {limit_s:.0f} s limit: {res.frames_per_seed:,} of {cfg.max_frame:,} frames"
+        notes.append(f"stopped at the {limit_s:.0f} s limit: {res.frames_per_seed:,} of {cfg.max_frame:,} frames")
+    if row["after_training_s"] is not None and row["after_training_s"] > 5:
+        notes.append(f"{row['after_training_s']:.0f} s after training (random-policy baseline)")
+    row["note"] = "; ".join(notes)
     return row, res, cfg
 
 
