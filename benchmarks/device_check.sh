@@ -26,6 +26,4 @@ else
 fi
 export PYTHONPATH="$SITE:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
-# MuJoCo never renders here; keep it from probing for a display
-export MUJOCO_GL=${MUJOCO_GL:-egl}
 exec "$PY" benchmarks/device_check.py "$@"
