@@ -19,7 +19,7 @@ Parts, in the order they run (``--parts`` picks and reorders; the number is the 
 Budget: the whole script has ``--budget`` seconds (450 by default; the wheel install takes seconds, so
 the command stays inside 8 minutes). Each part has its own time limit; training stops at the chunk that would pass
 it (``runner.run``'s ``on_chunk``) and the row says so. A part is skipped, with a line, when its estimate
-(its relative compile weight times the slowest compile per weight seen so far, plus its least run time)
+(its relative compile weight times the mean compile s per weight seen so far, plus its least run time)
 does not fit the time left; a part whose packages are missing is skipped with the reason; a part that
 raises is recorded as failed with its one-line error, and the next part runs. The JSON (and a markdown
 file beside it) is rewritten atomically before and after every part, and a watchdog writes it and
@@ -220,7 +220,8 @@ class Check:
 
     def unit_compile(self) -> float:
         default = 10.0 if self.smoke else 20.0
-        return max(self.compile_per_weight) if self.compile_per_weight else default
+        seen = self.compile_per_weight  # mean compile s per unit of weight so far
+        return sum(seen) / len(seen) if seen else default
 
     def estimate(self, part: Part) -> float:
         return part.weight * self.unit_compile() + self.min_run(part)
