@@ -601,17 +601,25 @@ def run_part(check: Check, part: Part, func=None):
     return entry
 
 
-def watchdog(check: Check, seconds: float):
+def watchdog(check: Check, seconds: float, names: list[str] = ()):
     def fire():
         with check.lock:
             cur = getattr(check, "current", None)
             if cur is not None:
                 cur.update(status="timed out", reason=f"still running {seconds:.0f} s after the start (watchdog)")
                 check.record(cur)
+            done = {e["name"] for e in check.data["parts"]}
+            by_name = {p.name: p for p in PARTS}
+            for name in names:
+                if name not in done:
+                    part = by_name[name]
+                    entry = {"name": name, "item": part.item, "title": part.title}
+                    check.record({**entry, "status": "skipped", "reason": "not reached (watchdog)"})
             check.data["watchdog"] = f"fired at {seconds:.0f} s"
             check.write()
-        print(f"device_check: watchdog at {seconds:.0f} s; results so far in {check.out}", flush=True)
-        print(check.markdown(), flush=True)
+        out = sys.__stdout__  # the main thread may have stdout redirected
+        print(f"device_check: watchdog at {seconds:.0f} s; results so far in {check.out}", file=out, flush=True)
+        print(check.markdown(), file=out, flush=True)
         os._exit(3)
 
     t = threading.Timer(seconds, fire)
@@ -647,7 +655,7 @@ def main(argv=None) -> int:
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
     check = Check(args)
     check.current = None
-    dog = watchdog(check, args.budget + args.grace)
+    dog = watchdog(check, args.budget + args.grace, names)
     try:
         check.data["machine"] = machine_info()
     except Exception as err:
