@@ -167,9 +167,10 @@ def slim_wheel(src: pathlib.Path, dst: pathlib.Path, keep, replace: dict[str, by
 
 
 def tree_bytes() -> int:
-    """What the repository itself sends with each call (tracked files)."""
+    """What the repository itself sends with each call (tracked files and untracked ones git does not ignore)."""
+    cmd = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
     try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+        out = subprocess.run(cmd, cwd=ROOT, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return 2 * MIB
     return sum((ROOT / p).stat().st_size for p in out.decode().split("\0") if p and (ROOT / p).is_file())
