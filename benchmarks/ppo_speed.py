@@ -74,8 +74,10 @@ def main(argv=None):
     if not args.no_write:
         body = (
             "Training frames/s (all seeds, after compile) against the raw env step rate (random actions, same\n"
-            "envs and seeds, jit + vmap + scan) in the same process. SLM-Lab's published PPO CartPole rate: 315 frames/s.\n\n"
-            "| command | env | frames | score (trial total_reward_ma) | train fps | raw env fps | ratio | compile s | wall s | date | machine |\n"
+            "envs and seeds, jit + vmap + scan) in the same process. "
+            "SLM-Lab's published PPO CartPole rate: 315 frames/s.\n\n"
+            "| command | env | frames | score (trial total_reward_ma) | train fps | raw env fps | ratio "
+            "| compile s | wall s | date | machine |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + line
         )
         write_section(f"ppo_speed_{args.bench.replace('/', '_')}", f"PPO speed: {args.bench}", body)

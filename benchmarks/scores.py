@@ -56,9 +56,10 @@ def slm_reference(env: str, algo: str) -> str:
     path = ROOT / "benchmarks" / "reference" / "slm_lab_benchmarks.csv"
     env = env.split(":", 1)[-1]
     if path.exists():
-        for row in csv.DictReader(open(path)):
-            if row["env"] == env and row["algo"] == SLM_ALGO.get(algo, algo):
-                return row["slm_lab_total_reward_ma"] or "none"
+        with open(path) as f:
+            for row in csv.DictReader(f):
+                if row["env"] == env and row["algo"] == SLM_ALGO.get(algo, algo):
+                    return row["slm_lab_total_reward_ma"] or "none"
     return "none"
 
 

@@ -36,6 +36,7 @@ What the adapter adds around ``MjxEnv.reset`` / ``MjxEnv.step``:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -107,10 +108,8 @@ def _menagerie_from_wheels() -> pathlib.Path | None:
     for name, target in robots.items():
         link = out / name
         if not link.exists():
-            try:
+            with contextlib.suppress(FileExistsError):  # another process made it meanwhile
                 link.symlink_to(target, target_is_directory=True)
-            except FileExistsError:  # another process made it meanwhile
-                pass
     return out
 
 

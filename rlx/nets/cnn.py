@@ -9,8 +9,9 @@ convolution gradients are very slow inside a loop body (PPO's epoch / minibatch 
 Nature-CNN forward+backward over 256-frame minibatches inside ``lax.map`` ran at 11 frames/s on a
 2-core CPU against 728 frames/s as patches @ kernel (``benchmarks/cnn_speed.py``; BENCHMARKS.md,
 "Atari on CPU"), and ``vmap`` over seeds turns ``lax.conv`` into a grouped convolution (slower
-still) where a matrix product just gains a batch axis. The patches come from a space-to-depth reshape (no gather), and the kernel is
-the same ``(kh, kw, in, out)`` parameter as ``flax.linen.Conv``'s, so both paths share parameters.
+still) where a matrix product just gains a batch axis. The patches come from a space-to-depth
+reshape (no gather), and the kernel is the same ``(kh, kw, in, out)`` parameter as
+``flax.linen.Conv``'s, so both paths share parameters.
 """
 
 from __future__ import annotations

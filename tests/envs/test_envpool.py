@@ -81,7 +81,7 @@ def test_bridge_matches_envpool_with_same_step_autoreset(env_id, kwargs):
     for i in range(n):
         ref = _reference_stream(env_id, seeds[i], actions[:, i], **kwargs)
         np.testing.assert_allclose(obs0[i], ref[0][0], rtol=1e-6, atol=1e-6)
-        for t, (o_before, r, te, tr, fin, o_after) in enumerate(ref):
+        for t, (_o_before, r, te, tr, fin, o_after) in enumerate(ref):
             np.testing.assert_allclose(reward[t, i], r, rtol=1e-5, atol=1e-5, err_msg=f"env {i} step {t}")
             assert term[t, i] == te and trunc[t, i] == tr, (i, t)
             np.testing.assert_allclose(final_obs[t, i], fin, rtol=1e-5, atol=1e-5)
@@ -231,7 +231,7 @@ def test_ppo_seed_zero_of_four_matches_a_one_seed_run():
     s4, m4 = run(keys, 3)
     s1, m1 = run(keys[:1], 3)
     np.testing.assert_array_equal(np.asarray(s4.carry.obs[0]), np.asarray(s1.carry.obs[0]))
-    for a, b in zip(jax.tree.leaves(s4.params), jax.tree.leaves(s1.params)):
+    for a, b in zip(jax.tree.leaves(s4.params), jax.tree.leaves(s1.params), strict=True):
         np.testing.assert_allclose(np.asarray(a[0]), np.asarray(b[0]), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(m4["loss"][0]), np.asarray(m1["loss"][0]), rtol=1e-4, atol=1e-5)
     obs = np.asarray(s4.carry.obs)
@@ -305,7 +305,7 @@ def test_ppo_cnn_on_atari_frames():
     # a seed's run does not depend on the seeds beside it (the CPU convolution is a matmul with a
     # seed axis under vmap, not a grouped convolution): seed 0 of 2 is the 1-seed run
     one, m1 = run(jax.jit(jax.vmap(algo.init))(keys[:1]))
-    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(one.params)):
+    for a, b in zip(jax.tree.leaves(state.params), jax.tree.leaves(one.params), strict=True):
         np.testing.assert_allclose(np.asarray(a[0]), np.asarray(b[0]), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.asarray(m["loss"][0]), np.asarray(m1["loss"][0]), rtol=1e-4, atol=1e-5)
 

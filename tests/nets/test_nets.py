@@ -81,9 +81,9 @@ def test_patch_conv_matches_lax_conv_values_and_gradients():
         x = jax.random.normal(jax.random.key(i), (2, h, h, c))
         kern = jax.random.normal(jax.random.key(10 + i), (k, k, c, f))
         np.testing.assert_allclose(mm(x, kern, s), ref(x, kern, s), rtol=1e-4, atol=1e-4)
-        g_mm = jax.grad(lambda x, w: jnp.sum(jnp.sin(mm(x, w, s))), (0, 1))(x, kern)
-        g_ref = jax.grad(lambda x, w: jnp.sum(jnp.sin(ref(x, w, s))), (0, 1))(x, kern)
-        for a, b in zip(g_mm, g_ref):  # float32 sums in another order: error relative to the scale
+        g_mm = jax.grad(lambda x, w, s=s: jnp.sum(jnp.sin(mm(x, w, s))), (0, 1))(x, kern)
+        g_ref = jax.grad(lambda x, w, s=s: jnp.sum(jnp.sin(ref(x, w, s))), (0, 1))(x, kern)
+        for a, b in zip(g_mm, g_ref, strict=True):  # float32 sums in another order: error relative to the scale
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * float(jnp.abs(b).max()))
 
 
