@@ -17,8 +17,9 @@ import jax.numpy as jnp
 
 from rlx import envs
 from rlx.algos import algo_module
-from rlx.config import ConfigError, RunConfig
+from rlx.config import ConfigError, RunConfig, choice, field
 from rlx.config.schema import traced_names
+from rlx.nets import ACTIVATIONS
 
 
 class Algo(NamedTuple):
@@ -30,6 +31,40 @@ class Algo(NamedTuple):
     env: Any
     act: Callable[..., Any] | None = None  # (policy_params, obs, key, deterministic) -> env action
     policy_params: Callable[[Any], Any] | None = None  # train state -> what ``act`` takes
+
+
+@dataclasses.dataclass(frozen=True)
+class LayersConfig:
+    """Torso layer sizes and activation (static), mixed into every algorithm's config: the one place
+    layer sizes are checked (a subclass that overrides ``validate`` calls ``super().validate()``)."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = field("tanh", check=choice(*ACTIVATIONS))
+
+    def validate(self):
+        for name in ("hidden", "critic_hidden"):
+            sizes = getattr(self, name, None)
+            if name == "hidden" and not sizes:
+                return "hidden: needs at least one layer, e.g. [64, 64]"
+            if any(h <= 0 for h in sizes or ()):
+                return f"{name}: layer sizes must be > 0, got {list(sizes)}"
+        return None
+
+
+def device_memory_bytes() -> int | None:
+    """What the default device can hold: its allocator's limit, or the host's RAM on CPU."""
+    try:
+        limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit")
+    except Exception:  # a backend without memory statistics
+        limit = None
+    if limit is None:
+        import os
+
+        try:
+            limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            limit = None
+    return limit
 
 
 def num_updates_for(max_frame: int, frames_per_update: int) -> int:
@@ -58,6 +93,8 @@ def build_env(config: RunConfig, gamma: float = 0.99, num_envs: int | None = Non
         )
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    except TypeError as err:  # an env_kwargs key the env's constructor does not take
+        raise ConfigError(f"env_kwargs: {config.env} does not take {sorted(config.env_kwargs)} ({err})") from None
 
 
 def resolve_dist(kind: str, action_space) -> str:

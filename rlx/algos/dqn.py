@@ -29,7 +29,7 @@ from rlx.nets import ACTIVATIONS, QNetwork
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
+class Config(offpolicy.ReplayConfig, common.LayersConfig):
     name: str = field("dqn", check=choice("dqn"))
     # static structure
     hidden: tuple[int, ...] = (64, 64)
@@ -57,7 +57,7 @@ class Config(offpolicy.ReplayConfig):
     def validate(self):
         if self.explore == "epsilon_greedy" and max(self.explore_start, self.explore_end) > 1:
             return "explore_start/explore_end: epsilon must be <= 1"
-        return None
+        return super().validate()
 
 
 @dataclasses.dataclass(frozen=True)

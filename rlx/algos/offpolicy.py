@@ -103,18 +103,7 @@ def polyak(target, online, tau):
 def check_memory(replay: Replay, item, num_seeds: int):
     """Refuses a replay that cannot fit: seeds x capacity x item bytes against device memory (trap 12)."""
     need = memory_bytes(item, replay.capacity, replay.prioritized) * num_seeds
-    try:
-        stats = jax.devices()[0].memory_stats() or {}
-        limit = stats.get("bytes_limit")
-    except Exception:
-        limit = None
-    if limit is None:
-        import os
-
-        try:
-            limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            limit = None
+    limit = common.device_memory_bytes()
     if limit and need > 0.5 * limit:
         raise ConfigError(
             f"algo.buffer_size: replay needs {need / 2**30:.1f} GiB for {num_seeds} seeds "

@@ -8,7 +8,7 @@ are 1 x 1 on the full batch, SARSA ``num_epochs`` x 1, PPO shuffles into minibat
 the optimiser and learning-rate logging, the env carry, the metrics — is written once here, so an
 algorithm module is its config, its network and two functions (targets, loss).
 
-Config mixins: ``LayersConfig`` (layer sizes, checked once), ``NetConfig`` (the actor-critic network),
+Config mixins: ``common.LayersConfig`` (layer sizes, checked once), ``NetConfig`` (the actor-critic network),
 ``OptimConfig`` (the optimiser) and ``ActorCriticConfig`` (all of them plus the actor-critic switches
 PPO, A2C and REINFORCE share). Losses are pure functions in ``rlx.algos.losses``.
 """
@@ -27,28 +27,13 @@ from flax import struct
 from rlx.algos import common, explore, losses, optim
 from rlx.algos.rollout import EnvCarry, rollout, reset
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
-from rlx.nets import ACTIVATIONS, NETWORKS, ActorCritic, make_dist
+from rlx.nets import NETWORKS, ActorCritic, make_dist
 
 # ---------------------------------------------------------------- config mixins
 
 
 @dataclasses.dataclass(frozen=True)
-class LayersConfig:
-    """Torso layer sizes and activation (static); the one place layer sizes are checked."""
-
-    hidden: tuple[int, ...] = (64, 64)
-    activation: str = field("tanh", check=choice(*ACTIVATIONS))
-
-    def validate(self):
-        for name in ("hidden", "critic_hidden"):
-            sizes = tuple(getattr(self, name, None) or ())
-            if any(h <= 0 for h in sizes):
-                return f"{name}: layer sizes must be > 0, got {list(sizes)}"
-        return None
-
-
-@dataclasses.dataclass(frozen=True)
-class NetConfig(LayersConfig):
+class NetConfig(common.LayersConfig):
     """The actor-critic network (``rlx.nets.ActorCritic``) fields ``make_network`` reads."""
 
     network: str = field("mlp", check=choice(*NETWORKS), help="cnn: Nature CNN torso for frames")

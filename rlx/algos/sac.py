@@ -37,7 +37,7 @@ from rlx.nets.mlp import dense
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(offpolicy.ReplayConfig):
+class Config(offpolicy.ReplayConfig, common.LayersConfig):
     name: str = "sac"
     hidden: tuple[int, ...] = (256, 256)
     critic_hidden: tuple[int, ...] | None = None

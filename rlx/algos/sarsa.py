@@ -25,7 +25,7 @@ from rlx.nets import QNetwork
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(onpolicy.LayersConfig, onpolicy.OptimConfig):
+class Config(common.LayersConfig, onpolicy.OptimConfig):
     name: str = "sarsa"
     # shapes and structure (static)
     num_steps: int = field(32, check=positive, help="rollout length per env (SLM-Lab training_frequency)")

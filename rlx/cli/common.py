@@ -65,7 +65,7 @@ def run(
         if not _known(err, known):
             raise
         print(f"rlx {cmd}: error: {first_line(err)}", file=sys.stderr)
-        return 2
+        return getattr(err, "exit_status", 2)
 
 
 # ---------------------------------------------------------------- key=value arguments

@@ -13,7 +13,8 @@ composed and validated before anything is built or compiled: a bad override is o
                         saved in the folder (nothing else on the command line); a sweep folder
                         continues the sweep: finished programs are skipped
 
-Also ``python -m rlx.train``. Exit status: 0 done, 2 bad config / run folder / checkpoint, 130 Ctrl-C.
+Also ``python -m rlx.train``. Exit status: 0 done, 2 bad config / run folder / checkpoint, 3 training diverged
+(non-finite loss: the folder keeps every finite row and checkpoint), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 
 from rlx.cli.common import argv_of, run, wants_help
 
-KNOWN = ("rlx.experiment.checkpoint:CheckpointError",)
+KNOWN = ("rlx.experiment.checkpoint:CheckpointError", "rlx.experiment.loop:TrainingDiverged")
 
 
 def _help(argv: list[str]) -> int:

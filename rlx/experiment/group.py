@@ -20,7 +20,7 @@ import numpy as np
 from rlx.config import RunConfig
 from rlx.config.schema import traced_names
 from rlx.experiment import checkpoint, parallel
-from rlx.experiment.loop import Batch, History, Loop, compile_chunk, plan_for
+from rlx.experiment.loop import Batch, History, Loop, check_memory, compile_chunk, plan_for
 
 
 @dataclasses.dataclass
@@ -117,6 +117,7 @@ class Group:
         t0 = time.perf_counter()
         state = self._init() if resumed is None else parallel.shard(resumed["state"], self.sharding)
         compiled = compile_chunk(self.algo, state, self.plan.chunk_len)
+        check_memory(compiled)
         jax.block_until_ready(state)
         compile_s = time.perf_counter() - t0
         progress.message(f"rlx: compiled in {compile_s:.1f}s")

@@ -26,7 +26,10 @@ TARGET_CHUNKS = 20
 
 
 class TrainingDiverged(RuntimeError):
-    pass
+    """A non-finite loss: the run stops at the chunk that produced it. ``str(err)`` is one line naming
+    the first bad update, its frame and the seeds; the CLI exits with ``exit_status``."""
+
+    exit_status = 3
 
 
 def log_point_mask(num_updates: int, frames_per_update: int, log_frequency: int) -> np.ndarray:
@@ -61,6 +64,13 @@ class Plan:
 def plan_for(config, algo) -> Plan:
     """Equal chunks of about ``TARGET_CHUNKS`` (``num_chunks`` overrides)."""
     num_updates = algo.num_updates
+    if config.num_chunks > num_updates:
+        from rlx.config import ConfigError
+
+        raise ConfigError(
+            f"num_chunks: at most the run's {num_updates:,} updates (0: about {TARGET_CHUNKS}), "
+            f"got {config.num_chunks:,}"
+        )
     num_chunks = config.num_chunks or min(TARGET_CHUNKS, num_updates)
     chunk_len = math.ceil(num_updates / num_chunks)
     num_chunks = math.ceil(num_updates / chunk_len)
@@ -88,6 +98,26 @@ def compile_chunk(algo, state, chunk_len: int):
 
     chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
     return chunk_jit.lower(parallel.abstract(state), jnp.int32(chunk_len)).compile()
+
+
+def check_memory(compiled) -> None:
+    """Refuses, in one line and before it runs, a chunk program whose buffers (XLA's own estimate)
+    would not fit the device: ``num_envs=1e7`` should not ask the allocator for a terabyte first."""
+    from rlx.algos.common import device_memory_bytes
+
+    try:
+        m = compiled.memory_analysis()
+        need = m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes - m.alias_size_in_bytes
+    except Exception:  # no estimate on this backend: let it run
+        return
+    limit = device_memory_bytes()
+    if limit and need > 0.9 * limit:
+        from rlx.config import ConfigError
+
+        raise ConfigError(
+            f"num_envs: the training program needs {need / 2**30:,.1f} GiB, the device has {limit / 2**30:,.1f} GiB; "
+            "lower num_envs, algo.num_steps, num_seeds or algo.buffer_size"
+        )
 
 
 def nan_mean(x: np.ndarray) -> np.ndarray:
@@ -217,6 +247,8 @@ class Loop:
         # a sweep trial's non-finite loss, kept in its checkpoint so a resumed sweep still ranks it last
         self.diverged = np.asarray(resumed.get("diverged", np.zeros(batch.trials, bool)), bool)
         self.raise_on_divergence = True
+        self.warn = print  # one-line warnings (the progress stream, when there is one)
+        self.nonfinite_grad_updates = np.zeros(batch.trials, np.int64)  # per trial, over the run so far
         self.stopped = False
         self.train_s = 0.0
         self._t_train = time.perf_counter() - self.train_before
@@ -262,14 +294,35 @@ class Loop:
         return Chunk(c, self.done_updates, m, points, elapsed, fps, frames, c == p.num_chunks - 1)
 
     def _check_divergence(self, m: dict, start: int, n_valid: int):
+        """Non-finite gradient norms are counted and reported once; a non-finite loss diverges the
+        trial (a run stops before its sinks see the chunk: rows and checkpoints stay finite)."""
+        shape = (n_valid, self.batch.trials, self.batch.seeds)
+        if "grad_norm" in m:
+            bad_grad = (~np.isfinite(m["grad_norm"])).reshape(shape).any(axis=2).sum(axis=0)
+            if bad_grad.any() and not self.nonfinite_grad_updates.any():
+                u, seeds = self._first_bad(m["grad_norm"], start)
+                self.warn(
+                    f"rlx: warning: non-finite gradient norm at update {u} (frame {u * self.plan.frames_per_update:,}) "
+                    f"in seed(s) {seeds}; counted in trial_metrics.json (nonfinite_grad_updates)"
+                )
+            self.nonfinite_grad_updates += bad_grad
         if "loss" not in m:
             return
-        bad = ~np.isfinite(m["loss"]).reshape(n_valid, self.batch.trials, self.batch.seeds).all(axis=(0, 2))
+        bad = (~np.isfinite(m["loss"])).reshape(shape).any(axis=(0, 2))
         if bad.any() and self.raise_on_divergence:
+            u, seeds = self._first_bad(m["loss"], start)
             raise TrainingDiverged(
-                f"non-finite loss in updates {start + 1}-{start + n_valid}; lower algo.lr or check the env's rewards"
+                f"non-finite loss at update {u} (frame {u * self.plan.frames_per_update:,}) in seed(s) {seeds}; "
+                "the run folder keeps every row and checkpoint before it; lower algo.lr or check the env's rewards"
             )
         self.diverged |= bad
+
+    def _first_bad(self, values: np.ndarray, start: int) -> tuple[int, str]:
+        """The first update (1-based) with a non-finite value, and the batch positions of it, as seeds."""
+        bad = ~np.isfinite(values)
+        j = int(np.nonzero(bad.any(axis=1))[0][0])
+        cols = np.nonzero(bad[j])[0]
+        return start + j + 1, ", ".join(str(int(b) % self.batch.seeds) for b in cols)
 
     def host(self, t: int) -> dict:
         """Trial ``t``'s host-side state for its checkpoint (the plain run folder's layout)."""

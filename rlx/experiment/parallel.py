@@ -64,6 +64,13 @@ def seed_sharding(batch: int, max_devices: int = 0):
     ``None`` for one device, so callers keep jax's default placement.
     """
     devices = jax.devices()
+    if max_devices > len(devices):
+        from rlx.config import ConfigError
+
+        raise ConfigError(
+            f"distributed.devices: {max_devices} asked for, this machine has {len(devices)}; "
+            f"allowed: 0 (all) to {len(devices)}"
+        )
     n = min(len(devices), max_devices) if max_devices > 0 else len(devices)
     while n > 1 and batch % n:
         n -= 1

@@ -77,6 +77,7 @@ def trial_summary(config: RunConfig, loop, t: int, wall_s: float, checkpoint_s: 
         "trial": result["trial"],
         "sessions": [{"seed": config.seed + i, **s} for i, s in enumerate(result["sessions"])],
         "diverged": bool(loop.diverged[t]),
+        "nonfinite_grad_updates": int(loop.nonfinite_grad_updates[t]),
         "wall_s": wall_s,
         "compile_s": loop.compile_s,
         "train_s": loop.train_s,
@@ -139,16 +140,23 @@ def run(
     run_dir = _run_dir(config, run_dir, resume)
     group = Group([Trial(config, run_dir)])
     resumed = group.restore() if resume else None  # first: nothing in the folder changes on failure
+    progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
+    progress.message(_start_line(config, group, run_dir))
+    loop = group.start(progress, resumed)  # built and compiled before the folder exists: a refusal leaves none
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             paths.write_yaml(run_dir / "config.yaml", to_dict(config))
-    progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
-    progress.message(_start_line(config, group, run_dir))
-    loop = group.start(progress, resumed)
+    loop.warn = progress.message
     sinks = run_sinks(config, run_dir, progress, resume) if run_dir else []
     sinks += [ProgressSink(progress)] + ([Callback(on_chunk)] if on_chunk else [])
-    loop.run(sinks)
+    try:
+        loop.run(sinks)
+    except TrainingDiverged as err:  # the folder gets the metrics of every finite chunk, then the one line
+        if run_dir:
+            summary = trial_summary(config, loop, 0, time.perf_counter() - t_start)
+            paths.write_json(run_dir / "trial_metrics.json", {**summary, "diverged": True, "error": str(err)})
+        raise
     summary = _finish(config, loop, sinks, run_dir, progress, t_start)
     sessions = [{k: v for k, v in s.items() if k != "seed"} for s in summary["sessions"]]
     frames, reward = np.asarray(loop.history.frames), loop.history.total_reward()

@@ -9,6 +9,8 @@ adds consistency. Log points taken before any episode has finished (NaN) are lef
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 MA_WINDOW = 100
@@ -58,7 +60,14 @@ def session_metrics(frames, total_reward, opt_steps, random_return: float) -> di
 
 
 def trial_metrics(frames, total_reward, opt_steps, random_return: float) -> dict:
-    """``total_reward`` of shape (seeds, log points): per-session metrics, their means, consistency."""
+    """``total_reward`` of shape (seeds, log points): per-session metrics, their means, consistency.
+    Metrics without data (no log point yet, no finished episode) are NaN, without numpy's warnings."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _trial_metrics(frames, total_reward, opt_steps, random_return)
+
+
+def _trial_metrics(frames, total_reward, opt_steps, random_return: float) -> dict:
     total_reward = np.asarray(total_reward, np.float64)
     sessions = [
         session_metrics(frames, total_reward[i], opt_steps, random_return) for i in range(total_reward.shape[0])
