@@ -9,8 +9,10 @@ composed and validated before anything is built or compiled: a bad override is o
 
   sweep.KEY=[a,b,...]   train every combination x seed in one program (a hyperparameter sweep;
                         also KEY__choice / __uniform / __loguniform with sweep.samples=N)
-  resume=<run folder>   continue an interrupted run from its latest checkpoint with the config
-                        saved in the folder (nothing else on the command line); a sweep folder
+  resume=<run folder>   continue an interrupted run with the config saved in the folder, from its
+                        newest checkpoint that restores (damaged ones are skipped with a line);
+                        checkpoint=<latest|best|update> picks one (later ones are removed);
+                        a folder with no checkpoint yet starts over; a sweep folder
                         continues the sweep: finished programs are skipped
 
 Also ``python -m rlx.train``. Exit status: 0 done, 2 bad config / run folder / checkpoint, 3 training diverged
@@ -62,10 +64,14 @@ def _train(argv: list[str]) -> None:
     from rlx.config.compose import load, load_run
 
     resume = [a.split("=", 1)[1] for a in argv if a.startswith("resume=")]
+    which = [a.split("=", 1)[1] for a in argv if a.startswith("checkpoint=")]
     if resume:
-        others = [a for a in argv if not a.startswith("resume=")]
-        if others or len(resume) > 1:
-            raise ConfigError(f"resume: takes only the run folder (its config.yaml is used), got {' '.join(argv)}")
+        others = [a for a in argv if not a.startswith(("resume=", "checkpoint="))]
+        if others or len(resume) > 1 or len(which) > 1:
+            raise ConfigError(
+                f"resume: takes the run folder and at most checkpoint=<latest|best|update> (its config.yaml "
+                f"is used), got {' '.join(argv)}"
+            )
         from rlx.tune import sweep
 
         if sweep.is_sweep_folder(resume[0]):  # a killed sweep: every unfinished trial continues
@@ -79,7 +85,7 @@ def _train(argv: list[str]) -> None:
 
     algo_module(config.algo.name)  # import errors surface here, before compiling
     if resume:
-        runner.run(config, resume[0], resume=True)
+        runner.run(config, resume[0], resume=True, checkpoint=which[0] if which else "latest")
     else:
         runner.run(config)
 

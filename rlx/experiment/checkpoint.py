@@ -77,14 +77,16 @@ def complete_steps(run_dir: pathlib.Path) -> list[int]:
     return [s for s in _step_dirs(directory) if (directory / str(s) / "_CHECKPOINT_METADATA").is_file()]
 
 
-def drop_steps_after(run_dir: pathlib.Path, step: int):
-    """Removes the steps after ``step``: a sweep trial resumed from an earlier step than its latest
-    (the step every trial of its group finished) saves those steps again."""
+def drop_steps_after(run_dir: pathlib.Path, step: int) -> list[int]:
+    """Removes the steps after ``step`` (complete or damaged): a run resumed from an earlier step than
+    its newest (a damaged newest, ``checkpoint=<step|best>``, a sweep group's common step) saves those
+    steps again. Returns the steps removed."""
     import shutil
 
-    for s in complete_steps(run_dir):
-        if s > step:
-            shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
+    dropped = [s for s in _step_dirs(pathlib.Path(run_dir) / DIRNAME) if s > step]
+    for s in dropped:
+        shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
+    return dropped
 
 
 class Checkpointer:
@@ -193,12 +195,28 @@ def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
     return step
 
 
-def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tuple[Any, dict, int]:
+def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest", on_skip=None) -> tuple[Any, dict, int]:
     """``(state, host, step)`` of a run folder's checkpoint, restored against ``target``.
 
-    Reads only: a missing folder, no checkpoint or an unreadable one raises ``CheckpointError``
-    with one line and leaves the run folder as it was.
+    ``which="latest"`` takes the newest checkpoint that restores: a damaged one is skipped, and
+    ``on_skip(step, reason)`` told (one line each), so one bad save never blocks a resume while an
+    older one is intact. Reads only: nothing restorable raises ``CheckpointError`` with one line and
+    leaves the run folder as it was.
     """
+    if which in ("latest", None):
+        steps = complete_steps(run_dir)[::-1] or [None]
+        for i, step in enumerate(steps):
+            try:
+                return _load(run_dir, target, "latest" if step is None else step)
+            except CheckpointError as err:
+                if i == len(steps) - 1:
+                    raise
+                if on_skip is not None:
+                    on_skip(step, str(err))
+    return _load(run_dir, target, which)
+
+
+def _load(run_dir: pathlib.Path, target: Any, which: str | int) -> tuple[Any, dict, int]:
     directory = pathlib.Path(run_dir) / DIRNAME
     if not _step_dirs(directory):
         raise CheckpointError(f"{run_dir}: no checkpoint in {directory}")
@@ -211,8 +229,9 @@ def load(run_dir: pathlib.Path, target: Any, which: str | int = "latest") -> tup
         try:
             state, host = ckpt.restore(step, target)
         except Exception as err:
+            reason = first_line(err) if len(first_line(err)) < 200 else type(err).__name__
             raise CheckpointError(
-                f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({first_line(err)})"
+                f"checkpoint {directory / str(step)} is unreadable or does not fit this config ({reason})"
             ) from None
     finally:
         with contextlib.suppress(Exception):

@@ -62,15 +62,17 @@ class Group:
         common = set.intersection(*steps) if steps else set()
         return max(common) if common else None
 
-    def restore(self) -> dict:
-        """The loop's state at the latest common checkpoint; reads only, and raises ``CheckpointError``
-        with one line (the folders untouched) when there is none or it does not fit this config."""
+    def restore(self, which: str | int = "latest", on_skip=None) -> dict:
+        """The loop's state at a checkpoint (a plain run: ``which``, by default the newest that restores;
+        a group: the latest every trial finished). Reads only, and raises ``CheckpointError`` with one
+        line (the folders untouched) when there is none or it does not fit this config; the caller
+        drops the steps after the one restored (``drop_later``) once it goes on."""
         t0 = time.perf_counter()
         target = jax.eval_shape(jax.vmap(self.algo.init), self.keys)
-        step = "latest" if self.batch.trials == 1 else self.common_step()
+        step = which if self.batch.trials == 1 else self.common_step()
         if step is None:
             raise checkpoint.CheckpointError(f"{self.trials[0].dir}: no checkpoint common to its group's trials")
-        parts = [checkpoint.load(t.dir, target, step) for t in self.trials]
+        parts = [checkpoint.load(t.dir, target, step, on_skip) for t in self.trials]
         host, step = parts[0][1], parts[0][2]
         p = self.plan
         if (host.get("num_updates"), host.get("chunk_len")) != (p.num_updates, p.chunk_len):

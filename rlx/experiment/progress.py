@@ -31,6 +31,11 @@ class Progress:
         if self.enabled:
             print(text, file=self.stream, flush=True)
 
+    def notice(self, text: str):
+        """A line the user must see even with the progress display off (a skipped checkpoint, a
+        restart, a warning): ``logger.progress=false`` quiets progress, not what went wrong."""
+        print(text, file=self.stream, flush=True)
+
     def update(self, frames: int, fps: float, episode_return: float, force: bool = False):
         if not self.enabled:
             return

@@ -125,11 +125,14 @@ def run(
     progress_stream=None,
     resume: bool = False,
     on_chunk=None,
+    checkpoint: str | int = "latest",
 ) -> TrialResult:
     """Trains ``config`` and writes its run folder (``run_dir=False``: write nothing).
 
-    ``resume=True`` continues ``run_dir`` from its latest checkpoint (``rlx.experiment.checkpoint.CheckpointError``
-    with one line, and the folder untouched, when there is none or it cannot be read).
+    ``resume=True`` continues ``run_dir`` from ``checkpoint`` (``latest``: the newest that restores,
+    skipping damaged ones with a line each; ``best``; an update number); the checkpoints after it are
+    removed once the run goes on. A folder killed before its first checkpoint starts over, with a line.
+    Nothing restorable, or one that does not fit the config: ``CheckpointError``, one line, folder untouched.
     ``on_chunk(frames, score)`` is called after every chunk with the frames per seed so far and the
     trial score so far (``rlx.search`` reports it to its scheduler); returning ``True`` stops the run
     there, and its metrics are computed over the log points reached.
@@ -139,15 +142,26 @@ def run(
     paths.enable_compilation_cache()
     run_dir = _run_dir(config, run_dir, resume)
     group = Group([Trial(config, run_dir)])
-    resumed = group.restore() if resume else None  # first: nothing in the folder changes on failure
     progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
+    resume = resume and _has_checkpoint(run_dir, progress)
+    skipped = []
+    # first: nothing in the folder changes on failure
+    resumed = group.restore(checkpoint, lambda s, why: skipped.append((s, why))) if resume else None
+    for step, why in skipped:
+        progress.notice(f"rlx: skipped checkpoint {step}: {why}")
     progress.message(_start_line(config, group, run_dir))
     loop = group.start(progress, resumed)  # built and compiled before the folder exists: a refusal leaves none
+    if resumed is not None:
+        from rlx.experiment.checkpoint import drop_steps_after
+
+        dropped = drop_steps_after(run_dir, resumed["step"])
+        if dropped:
+            progress.notice(f"rlx: removed checkpoints {', '.join(map(str, dropped))} (after the one resumed)")
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
             paths.write_yaml(run_dir / "config.yaml", to_dict(config))
-    loop.warn = progress.message
+    loop.warn = progress.notice
     sinks = run_sinks(config, run_dir, progress, resume) if run_dir else []
     sinks += [ProgressSink(progress)] + ([Callback(on_chunk)] if on_chunk else [])
     try:
@@ -171,6 +185,20 @@ def run(
         loop.state,
         loop.frames_per_seed,
     )
+
+
+def _has_checkpoint(run_dir: pathlib.Path, progress) -> bool:
+    """Whether a folder to resume has a checkpoint; a run killed before its first starts over."""
+    from rlx.experiment.checkpoint import DIRNAME, _step_dirs
+
+    if _step_dirs(run_dir / DIRNAME):
+        return True
+    if not (run_dir / "config.yaml").is_file():
+        from rlx.experiment.checkpoint import CheckpointError
+
+        raise CheckpointError(f"{run_dir}: not a run folder (no config.yaml)")
+    progress.notice(f"rlx: {run_dir} has no checkpoint yet (killed before the first): starting the run over")
+    return False
 
 
 def _start_line(config: RunConfig, group: Group, run_dir) -> str:

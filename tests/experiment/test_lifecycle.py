@@ -133,27 +133,53 @@ def test_resume_after_interruption_matches_uninterrupted_run(small_run, tmp_path
     assert cut < max(int(p.name) for p in (tmp_path / "cut" / "checkpoints").iterdir() if p.name.isdigit())
 
 
-@pytest.mark.parametrize("damage", ["missing folder", "no checkpoints", "corrupt state", "not a run folder"])
+def _corrupt(step_dir: pathlib.Path):
+    for f in (step_dir / "state").rglob("*"):
+        if f.is_file():
+            f.write_bytes(b"\x00garbage" * 3)
+
+
+@pytest.mark.parametrize("damage", ["missing folder", "every checkpoint corrupt", "not a run folder"])
 def test_resume_bad_checkpoint_one_line_and_folder_untouched(small_run, tmp_path, capsys, damage):
     run = tmp_path / "run"
     if damage != "missing folder":
         shutil.copytree(small_run.run_dir, run)
-    if damage == "no checkpoints":
-        shutil.rmtree(run / "checkpoints")
-    elif damage == "corrupt state":
-        latest = max(int(p.name) for p in (run / "checkpoints").iterdir())
-        for f in (run / "checkpoints" / str(latest) / "state").rglob("*"):
-            if f.is_file():
-                f.write_bytes(b"\x00garbage" * 3)
+    if damage == "every checkpoint corrupt":
+        for step in (run / "checkpoints").iterdir():
+            _corrupt(step)
     elif damage == "not a run folder":
         (run / "config.yaml").unlink()
     before = _tree_digest(run) if run.exists() else None
     capsys.readouterr()
     assert train.main([f"resume={run}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("rlx train: error:"), err
+    lines = [line for line in err.splitlines() if not line.startswith("rlx: skipped checkpoint")]
+    assert len(lines) == 1 and lines[0].startswith("rlx train: error:"), err
     assert "Traceback" not in err
     assert (_tree_digest(run) if run.exists() else None) == before
+
+
+def test_a_damaged_newest_checkpoint_is_skipped_and_the_run_ends_as_uninterrupted(small_run, tmp_path, capsys):
+    full = small_run.run_dir
+    cut = _interrupted_copy(full, tmp_path / "cut", keep=3)
+    _corrupt(tmp_path / "cut" / "checkpoints" / str(cut))  # the newest complete save is damaged
+    assert train.main([f"resume={tmp_path / 'cut'}"]) == 0
+    assert f"rlx: skipped checkpoint {cut}:" in capsys.readouterr().err
+    resumed = json.loads((tmp_path / "cut" / "trial_metrics.json").read_text())
+    original = json.loads((full / "trial_metrics.json").read_text())
+    assert resumed["trial"] == original["trial"]
+    assert _rows(tmp_path / "cut" / "metrics.csv") == _rows(full / "metrics.csv")
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over(small_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(small_run.run_dir, run)
+    shutil.rmtree(run / "checkpoints")
+    (run / "trial_metrics.json").unlink()
+    assert train.main([f"resume={run}"]) == 0
+    assert "has no checkpoint yet (killed before the first): starting the run over" in capsys.readouterr().err
+    assert json.loads((run / "trial_metrics.json").read_text())["trial"] == small_run.trial
+    assert _rows(run / "metrics.csv") == _rows(small_run.run_dir / "metrics.csv")
 
 
 def test_resume_takes_no_other_override(capsys, tmp_path):
