@@ -108,7 +108,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     env = env or common.build_env(config, gamma=cfg.gamma)
     if not isinstance(env.action_space, Discrete):
         raise ConfigError(f"algo: {cfg.name} needs a discrete action space, got {env.action_space}")
-    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, layer_norm=cfg.layer_norm)
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, cfg.layer_norm, env.observation_space.shape)
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def optimizer(hp):

@@ -21,7 +21,7 @@ from flax import struct
 from rlx.algos import common, explore, optim
 from rlx.algos.rollout import EnvCarry, Transition, reset, rollout
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
-from rlx.nets import ACTIVATIONS, ActorCritic, make_dist
+from rlx.nets import ACTIVATIONS, ActorCritic, make_dist, space_shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +101,7 @@ def make_network(cfg, env):
         network=getattr(cfg, "network", "mlp"),
         obs_key=getattr(cfg, "obs_key", None),
         critic_obs_key=getattr(cfg, "critic_obs_key", None),
+        obs_shape=space_shape(env.observation_space),
     )
     return net, dist
 

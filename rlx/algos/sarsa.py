@@ -81,7 +81,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     env = env or common.build_env(config, gamma=cfg.gamma)
     if not isinstance(env.action_space, envs.Discrete):
         raise ConfigError(f"algo: sarsa needs a discrete action space, {config.env} has {env.action_space}")
-    net = QNetwork(num_outputs=env.action_space.n, hidden=cfg.hidden, activation=cfg.activation)
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, obs_shape=env.observation_space.shape)
     frames_per_update = cfg.num_steps * env.num_envs
     num_updates = common.num_updates_for(config.max_frame, frames_per_update)
     total_grad_steps = num_updates * cfg.num_epochs
