@@ -117,10 +117,12 @@ class NatureCNN(nn.Module):
     channels_first: bool = True  # envpool's Atari frames are (stack, height, width)
     gain: float = 2.0**0.5
     conv_impl: str = "auto"  # "matmul": patches @ kernel (the CPU default), "xla": lax.conv (GPU)
+    add_channel: bool = False  # (H, W) frames: one channel
 
     @nn.compact
     def __call__(self, obs):
-        x = jnp.moveaxis(obs, -3, -1) if self.channels_first else obs  # still uint8: bytes move
+        x = obs[..., None] if self.add_channel else obs
+        x = jnp.moveaxis(x, -3, -1) if self.channels_first and not self.add_channel else x  # still uint8
         for i, (features, kernel, stride) in enumerate(NATURE_CONVS):
             x = Conv(
                 features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name=f"Conv_{i}"
@@ -142,25 +144,18 @@ class MinAtarCNN(nn.Module):
     channels_last: bool = True  # gymnax's MinAtar frames are (10, 10, C)
     gain: float = 2.0**0.5
     conv_impl: str = "auto"
+    add_channel: bool = False  # (H, W) boards (bsuite's Catch, DeepSea): one channel
 
     @nn.compact
     def __call__(self, obs):
-        x = obs if self.channels_last else jnp.moveaxis(obs, -3, -1)
+        x = obs[..., None] if self.add_channel else obs
+        x = x if self.channels_last else jnp.moveaxis(x, -3, -1)
         features, kernel, stride = MINATAR_CONV
         x = Conv(features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name="Conv_0")(x)
         x = nn.relu(x)
         x = x.reshape(x.shape[:-3] + (-1,))
         x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)
         return nn.relu(x)
-
-
-class _AddChannel(nn.Module):
-    """A single-channel ``(H, W)`` board (bsuite's Catch / DeepSea) as ``(H, W, 1)`` for a torso."""
-
-    torso: nn.Module
-
-    def __call__(self, obs):
-        return self.torso(obs[..., None])
 
 
 def channels_last(shape) -> bool:
@@ -182,8 +177,9 @@ def image_torso(obs_shape=None, conv_impl: str = "auto", name=None):
     shape = tuple(obs_shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"network: cnn needs image observations (H, W, C), (C, H, W) or (H, W); got shape {shape}")
-    if len(shape) == 2:
-        return _AddChannel(image_torso(shape + (1,), conv_impl), name=name)
+    single = len(shape) == 2  # (H, W): one channel, added at the input
+    if single:
+        shape = shape + (1,)
     last = channels_last(shape)
     h, w = shape[:2] if last else shape[1:]
     if min(h, w) < MINATAR_CONV[1]:
@@ -191,5 +187,5 @@ def image_torso(obs_shape=None, conv_impl: str = "auto", name=None):
             f"network: cnn needs frames of at least {MINATAR_CONV[1]}x{MINATAR_CONV[1]}, got shape {shape}"
         )
     if min(h, w) < NATURE_MIN_SIZE:
-        return MinAtarCNN(channels_last=last, conv_impl=conv_impl, name=name)
-    return NatureCNN(channels_first=not last, conv_impl=conv_impl, name=name)
+        return MinAtarCNN(channels_last=last, add_channel=single, conv_impl=conv_impl, name=name)
+    return NatureCNN(channels_first=not last, add_channel=single, conv_impl=conv_impl, name=name)

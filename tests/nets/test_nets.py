@@ -150,6 +150,10 @@ def test_actor_critic_cnn_on_minatar_and_q_network_on_frames():
     head, _, value = net.apply(p, obs)
     assert head.shape == (5, 4) and value.shape == (5,)
     assert p["params"]["actor"]["Conv_0"]["kernel"].shape == (3, 3, 6, 16)
+    board = ActorCritic(action_dim=3, network="cnn", obs_shape=(10, 5))  # bsuite Catch: (H, W), one channel
+    bp = board.init(jax.random.key(0), jnp.ones((2, 10, 5)))
+    assert bp["params"]["actor"]["Conv_0"]["kernel"].shape == (3, 3, 1, 16)
+    assert board.apply(bp, jnp.ones((2, 10, 5)))[0].shape == (2, 3)
     q = QNetwork(4, (32,), obs_shape=shape)
     qp = q.init(jax.random.key(0), obs)
     assert q.apply(qp, obs).shape == (5, 4) and qp["params"]["MLP_0"]["Dense_0"]["kernel"].shape == (600, 32)
