@@ -1,7 +1,7 @@
-"""``python -m rlx`` is ``python -m rlx.train``."""
+"""``python -m rlx <command> ...`` is ``rlx <command> ...``; without a command, ``python -m rlx.train``."""
 
 import sys
 
-from rlx.cli.train import main
+from rlx.cli import main
 
 sys.exit(main())

@@ -1,8 +1,8 @@
-"""``python -m rlx.enjoy``: the ``rlx-enjoy`` command (``rlx.evaluate.enjoy``)."""
+"""``python -m rlx.enjoy``: the ``rlx-enjoy`` command (``rlx.cli.enjoy``)."""
 
 import sys
 
-from rlx.evaluate.enjoy import main
+from rlx.cli.enjoy import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
-"""``python -m rlx.hub``: the ``rlx-hub`` command (``rlx.experiment.hub``)."""
+"""``python -m rlx.hub``: the ``rlx-hub`` command (``rlx.cli.hub``)."""
 
 import sys
 
-from rlx.experiment.hub import main
+from rlx.cli.hub import main
 
 if __name__ == "__main__":
     sys.exit(main())

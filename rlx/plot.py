@@ -1,8 +1,8 @@
-"""``python -m rlx.plot``: the ``rlx-plot`` command (``rlx.evaluate.plot``)."""
+"""``python -m rlx.plot``: the ``rlx-plot`` command (``rlx.cli.plot``)."""
 
 import sys
 
-from rlx.evaluate.plot import main
+from rlx.cli.plot import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
-"""``python -m rlx.search``: the ``rlx-search`` command (``rlx.tune.search``)."""
+"""``python -m rlx.search``: the ``rlx-search`` command (``rlx.cli.search``)."""
 
 import sys
 
-from rlx.tune.search import main
+from rlx.cli.search import main
 
 if __name__ == "__main__":
     sys.exit(main())

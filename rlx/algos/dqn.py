@@ -1,8 +1,10 @@
 """DQN (Mnih et al. 2015) with Double-DQN targets (van Hasselt et al. 2016) and prioritized replay
 (Schaul et al. 2016) as switches, compiled end to end with the replay in the train state.
 
-One module, two registered names: ``dqn`` (uniform replay) and ``ddqn_per`` (double + PER); the
-config yamls differ, the code does not. Target network: a hard copy every ``target_period``
+One module, two registered names: ``dqn`` (``Config``, uniform replay) and ``ddqn_per``
+(``DDQNPERConfig``: the same code with double and prioritized switched on). ``make_learner`` gives
+the learner functions ``rlx.algos.offpolicy`` runs; the TD loss and the (double) Q target are
+``rlx.algos.losses``'. Target network: a hard copy every ``target_period``
 gradient steps, or Polyak averaging with ``tau`` every step. Exploration: epsilon-greedy or
 Boltzmann over the Q-values with a linear / exponential schedule over frames (``rlx.algos.explore``).
 The replay ratio follows SLM-Lab's knobs (``num_steps`` x ``num_envs`` frames per update,
@@ -19,7 +21,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlx.algos import common, offpolicy, optim
+from rlx.algos import common, losses, offpolicy, optim
 from rlx.algos import explore as exploration
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
 from rlx.envs import Discrete
@@ -49,7 +51,7 @@ class Config(offpolicy.ReplayConfig):
     tau: float = field(0.005, check=open_unit, help="Polyak rate when target_update=polyak", traced=True)
     explore_start: float = field(1.0, check=positive, help="epsilon or Boltzmann temperature at frame 0", traced=True)
     explore_end: float = field(0.05, check=positive, traced=True)
-    explore_frames: float = field(20_000, check=non_negative, help="frames over which exploration decays", traced=True)
+    explore_frames: float = field(2e4, check=non_negative, help="frames over which exploration decays", traced=True)
     huber_delta: float = field(1.0, check=positive, traced=True)
 
     def validate(self):
@@ -74,40 +76,20 @@ class Learner:
     opt_state: Any
 
 
-def td_loss(q_taken, target, weights, kind: str, delta):
-    """Importance-weighted TD loss; Huber (Mnih et al. 2015's error clipping) or squared error."""
-    td = q_taken - target
-    if kind == "huber":
-        per_item = optax.huber_loss(td, delta=delta)
-    else:
-        per_item = 0.5 * td**2
-    return jnp.mean(weights * per_item), td
+def update_target(target, params, phase, hp, kind: str, period: int):
+    """Hard copy after every ``period``-th gradient step, or Polyak averaging every step.
 
-
-def q_target(q_next_target, q_next_online, reward, terminated, gamma, double: bool):
-    """r + gamma (1 - terminated) Q_target(s', a*); a* by the online net when double (van Hasselt 2016).
-
-    For n-step samples ``reward`` is the discounted n-step sum and ``gamma`` (per item) gamma^steps.
+    ``phase`` is the gradient steps taken before this one modulo ``period`` (``offpolicy.Learner.cycle``),
+    so the copy lands after steps period, 2 period, ... as in Mnih et al. 2015, at any run length.
     """
-    chooser = q_next_online if double else q_next_target
-    a_star = jnp.argmax(chooser, axis=-1)
-    q_next = jnp.take_along_axis(q_next_target, a_star[..., None], axis=-1)[..., 0]
-    return reward + gamma * (1.0 - terminated) * q_next
-
-
-def update_target(target, params, step, hp, kind: str, period: int):
-    """Hard copy every ``period`` gradient steps, or Polyak averaging every step."""
     if kind == "polyak":
         return offpolicy.polyak(target, params, hp["tau"])
-    copy = (step + 1) % period == 0
+    copy = (phase + 1) % period == 0
     return jax.tree.map(lambda t, p: jnp.where(copy, p, t), target, params)
 
 
-def make_algo(config: RunConfig, env=None) -> common.Algo:
-    cfg: Config = config.algo
-    env = env or common.build_env(config, gamma=cfg.gamma)
-    if not isinstance(env.action_space, Discrete):
-        raise ConfigError(f"algo: {cfg.name} needs a discrete action space, got {env.action_space}")
+def make_learner(config: RunConfig, cfg: Config, env) -> offpolicy.Learner:
+    """DQN's learner functions: a Q-network, its target copy and one optimiser."""
     net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, cfg.layer_norm, env.observation_space.shape)
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
@@ -121,19 +103,23 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             eps=cfg.adam_eps,
         )
 
-    def init_learner(key, obs, hp):
+    def init(key, obs, hp):
         params = net.init(key, obs)
         return Learner(params, params, optimizer(hp).init(params))
 
-    def act(learner, obs, key, hp, frame):
-        q = net.apply(learner.params, obs)
+    def explore(params, obs, key, hp, frame):
+        q = net.apply(params, obs)
         value = exploration.schedule(
             cfg.explore_schedule, hp["explore_start"], hp["explore_end"], 0.0, hp["explore_frames"], frame
         )
         action = exploration.select_action(cfg.explore, key, q, value)
         return action, action
 
-    def learn(learner: Learner, sample, hp, key, step):
+    def act(params, obs, key, deterministic=False):
+        """Greedy in the Q-values either way: exploration belongs to training, not to the learned policy."""
+        return exploration.greedy(key, net.apply(params, obs))
+
+    def learn(learner: Learner, sample, hp, key, phase):
         b = sample.batch
         n = b["reward"].shape[0]
 
@@ -146,15 +132,15 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             q_taken = jnp.take_along_axis(q, b["action"][:, None].astype(jnp.int32), axis=-1)[:, 0]
             q_next_target = net.apply(learner.target, b["next_obs"])
             target = jax.lax.stop_gradient(
-                q_target(q_next_target, q_next_online, b["reward"], b["terminated"], sample.gamma, cfg.double)
+                losses.q_target(q_next_target, q_next_online, b["reward"], b["terminated"], sample.gamma, cfg.double)
             )
-            loss, td = td_loss(q_taken, target, sample.weights, cfg.loss, hp["huber_delta"])
+            loss, td = losses.td_loss(q_taken, target, sample.weights, cfg.loss, hp["huber_delta"])
             return loss, (td, q_taken)
 
         (loss, (td, q_taken)), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.params)
         updates, opt_state = optimizer(hp).update(grads, learner.opt_state, learner.params)
         params = optax.apply_updates(learner.params, updates)
-        target = update_target(learner.target, params, step, hp, cfg.target_update, cfg.target_period)
+        target = update_target(learner.target, params, phase, hp, cfg.target_update, cfg.target_period)
         metrics = {
             "loss": loss,
             "q_mean": q_taken.mean(),
@@ -163,13 +149,16 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
         }
         return Learner(params, target, opt_state), jnp.abs(td), metrics
 
-    def policy(learner, obs, key, deterministic=False):
-        q = net.apply(learner.params, obs)
-        return jnp.argmax(q, axis=-1).astype(jnp.int32)
-
-    return offpolicy.make_offpolicy(config, cfg, env, init_learner=init_learner, act=act, learn=learn, policy=policy)
+    cycle = cfg.target_period if cfg.target_update == "hard" else 1
+    return offpolicy.Learner(init, lambda learner: learner.params, explore, learn, act, cycle)
 
 
-def make_train(config: RunConfig):
-    """``train(key, hparams=None) -> (final state, per-update metrics)``; jit and vmap it freely."""
-    return common.make_train(make_algo, config)
+def make_algo(config: RunConfig, env=None) -> common.Algo:
+    cfg: Config = config.algo
+    env = env or common.build_env(config, gamma=cfg.gamma)
+    if not isinstance(env.action_space, Discrete):
+        raise ConfigError(f"algo: {cfg.name} needs a discrete action space, got {env.action_space}")
+    return offpolicy.make_offpolicy(config, cfg, env, make_learner(config, cfg, env))
+
+
+make_train = offpolicy.make_train_of(make_algo)

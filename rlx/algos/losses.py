@@ -20,4 +20,88 @@ import optax
 # ---------------------------------------------------------------- value-based and soft losses
 
 
+def td_loss(q_taken, target, weights, kind: str = "huber", delta=1.0):
+    """Importance-weighted TD loss ``mean(w * l(Q - y))`` and the TD errors ``Q - y``.
+
+    ``huber``: Mnih et al. 2015's error clipping (quadratic within ``delta``, linear beyond, optax's
+    ``huber_loss``); ``mse``: ``0.5 (Q - y)^2``. ``weights`` are PER's IS weights (Schaul et al. 2016,
+    sec. 3.4), ones for uniform replay. ``target`` is taken as given: stop its gradient beforehand.
+    """
+    td = q_taken - target
+    per_item = optax.huber_loss(td, delta=delta) if kind == "huber" else 0.5 * td**2
+    return jnp.mean(weights * per_item), td
+
+
+def q_target(q_next_target, q_next_online, reward, terminated, gamma, double: bool):
+    """``r + gamma (1 - terminated) Q_target(s', a*)``: ``a*`` maximises the target net's Q (DQN,
+    Mnih et al. 2015) or, when ``double``, the online net's (Double DQN, van Hasselt et al. 2016), which
+    removes the max operator's overestimation. ``q_next_online`` is unused (may be None) unless double.
+
+    Only termination cuts the bootstrap: truncated steps carry their real final observation. For n-step
+    samples ``reward`` is the discounted n-step sum and ``gamma`` (per item) gamma^steps.
+    """
+    chooser = q_next_online if double else q_next_target
+    a_star = jnp.argmax(chooser, axis=-1)
+    q_next = jnp.take_along_axis(q_next_target, a_star[..., None], axis=-1)[..., 0]
+    return reward + gamma * (1.0 - terminated) * q_next
+
+
+def soft_value(policy_out, q_next, alpha, discrete: bool):
+    """``V(s') = E_pi[Q(s', a') - alpha log pi(a'|s')]`` (Haarnoja et al. 2018, eq. 3); ``q_next`` is
+    already the twin minimum. Discrete: the exact expectation over actions with ``policy_out = (probs,
+    log_probs)`` (Christodoulou 2019); continuous: the sampled ``policy_out = (a', log pi(a'|s'))``.
+    """
+    if discrete:
+        probs, log_probs = policy_out
+        return jnp.sum(probs * (q_next - alpha * log_probs), axis=-1)
+    _, log_prob = policy_out
+    return q_next - alpha * log_prob
+
+
+def soft_target(reward, terminated, gamma, q_next_twins, policy_out, alpha, discrete: bool):
+    """``r + gamma (1 - terminated) V(s')`` with the **minimum** of the twin critics (clipped double-Q,
+    Fujimoto et al. 2018, as SAC uses it); ``q_next_twins`` stacks the twins on axis 0. Truncated steps
+    bootstrap (their s' is the real final observation); only termination cuts the target. The result
+    is a constant of the critic loss (stop_gradient), as in every SAC implementation.
+    """
+    v_next = soft_value(policy_out, jnp.min(q_next_twins, axis=0), alpha, discrete)
+    return jax.lax.stop_gradient(reward + gamma * (1.0 - terminated) * v_next)
+
+
+def twin_critic_loss(q_twins, target, weights):
+    """``mean over twins and batch of w (Q_i - y)^2`` and the TD errors ``(2, B)``.
+
+    Each critic regresses on the one shared target; the mean over two twins is Stable-Baselines3's
+    ``0.5 * sum_i MSE(Q_i, y)`` (``sac.py``), so the learning rates tuned there carry over. ``weights``
+    are PER's IS weights, ones for uniform replay.
+    """
+    td = q_twins - target[None]
+    return jnp.mean(weights[None] * td**2), td
+
+
+def sac_actor_loss(policy_out, q_min, alpha, discrete: bool):
+    """``E_s[alpha log pi(a|s) - min_i Q_i(s, a)]`` and the per-state entropy estimate.
+
+    Continuous: ``a`` reparameterised from the actor (Haarnoja et al. 2018, eq. 7), entropy ``-log pi``;
+    discrete: the exact expectation over actions (Christodoulou 2019, eq. 12), entropy ``H(pi(.|s))``.
+    """
+    if discrete:
+        probs, log_probs = policy_out
+        per_state = jnp.sum(probs * (alpha * log_probs - q_min), axis=-1)
+        entropy = -jnp.sum(probs * log_probs, axis=-1)
+    else:
+        _, log_prob = policy_out
+        per_state = alpha * log_prob - q_min
+        entropy = -log_prob
+    return per_state.mean(), entropy
+
+
+def temperature_loss(log_alpha, entropy, target):
+    """``J(alpha) = alpha E[H(pi) - H_target]`` (Haarnoja et al. 2018, eq. 18, with ``-log pi`` the
+    entropy estimate): gradient descent raises alpha while the policy's entropy is below the target.
+    Differentiated in ``log alpha`` (alpha stays positive); the entropy is a constant here.
+    """
+    return jnp.exp(log_alpha) * jnp.mean(jax.lax.stop_gradient(entropy) - target)
+
+
 # (end of the value-based and soft losses)

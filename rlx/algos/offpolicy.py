@@ -1,4 +1,5 @@
-"""The off-policy iteration every replay-based algorithm (DQN, SAC, CrossQ) shares, written once.
+"""The one off-policy assembly: every replay-based algorithm (DQN, DDQN+PER, SAC, CrossQ) is this loop
+around its own ``Learner`` functions.
 
 One ``update``: ``num_steps`` steps of the vectorised env with the rollout module, the
 transitions added to the replay held in the train state, then -- once ``warmup_frames`` frames
@@ -7,21 +8,20 @@ gradient steps (SLM-Lab's ``training_frequency`` / ``training_batch_iter`` / ``t
 replay ratio = grad steps per frame). Everything stays on device; ``update`` is jittable and
 vmappable over seeds, the replay included.
 
-An algorithm supplies three functions over its own ``learner`` pytree (params, targets, optimiser
-states, temperature, ...):
+An algorithm supplies a ``Learner`` of plain functions over its own ``learner`` pytree (params,
+targets, optimiser states, temperature, ...); see that class.
 
-- ``init_learner(key, obs, hp) -> learner``
-- ``act(learner, obs, key, hp, frame) -> (stored_action, env_action)``
-- ``learn(learner, sample, hp, key, grad_step) -> (learner, td_abs, metrics)``: one gradient step on
-  a ``replay.Sample`` (its ``weights`` are the IS weights, ones for uniform replay; its ``gamma`` the
-  bootstrap discount, ``gamma^steps`` for n-step returns, to use in place of ``hp["gamma"]``);
-  ``td_abs`` sets the sampled items' new priorities when the replay is prioritized.
+Counters and long runs (1e10 frames per seed): frames are computed in float32 from the int32 update
+count, never as an int32 product (which wraps at 2.1e9 frames); the update count itself covers 2^31
+updates -- 1e10 frames from 5 frames per update up -- and a longer run is refused when it is built.
+Gradient steps (1e10 at replay ratio 1) are never counted in full: ``learn`` gets their number modulo
+``Learner.cycle``, all a hard target copy or a policy delay needs, and that phase cannot overflow.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Callable
 
 import jax
@@ -59,8 +59,33 @@ class OffPolicyState:
     carry: EnvCarry
     key: jax.Array
     hparams: dict
-    update_count: jax.Array  # int32 updates done (frames = update_count * frames_per_update)
-    grad_steps: jax.Array  # int32 gradient steps done
+    update_count: jax.Array  # int32 updates done (frames: float32(update_count) * frames_per_update)
+    grad_phase: jax.Array  # int32 gradient steps taken, modulo Learner.cycle
+
+
+class Learner(NamedTuple):
+    """What an off-policy algorithm plugs into ``make_offpolicy``: plain functions, no config objects.
+
+    - ``init(key, obs, hp) -> learner``
+    - ``policy_params(learner)``: what the policy needs (Q params, actor params), for ``explore`` and ``act``
+    - ``explore(policy_params, obs, key, hp, frame) -> (stored_action, env_action)``: the behaviour
+      policy while collecting (epsilon-greedy, a sampled actor, random warm-up); ``frame`` float32
+    - ``learn(learner, sample, hp, key, phase) -> (learner, td_abs, metrics)``: one gradient step on
+      a ``replay.Sample`` (its ``weights`` are the IS weights, ones for uniform replay; its ``gamma``
+      the bootstrap discount, ``gamma^steps`` for n-step returns, to use in place of ``hp["gamma"]``);
+      ``phase`` is the number of gradient steps taken before this one, modulo ``cycle``; ``td_abs``
+      sets the sampled items' new priorities when the replay is prioritized
+    - ``act(policy_params, obs, key, deterministic) -> env action``: the trained policy (``Algo.act``)
+    - ``cycle``: the period of whatever ``learn`` does every k-th step (``target_period``,
+      ``policy_delay``); 1 when nothing is periodic
+    """
+
+    init: Callable
+    policy_params: Callable
+    explore: Callable
+    learn: Callable
+    act: Callable
+    cycle: int = 1
 
 
 def uniform_action(space, key, batch: int):
@@ -106,22 +131,18 @@ def total_grad_steps(config, cfg, num_envs: int) -> int:
     return max(1, (num_updates - max(warmup_updates - 1, 0)) * cfg.batches_per_update * cfg.grads_per_batch)
 
 
-def make_offpolicy(
-    config,
-    cfg,
-    env,
-    *,
-    init_learner: Callable,
-    act: Callable,
-    learn: Callable,
-    policy: Callable | None = None,
-) -> common.Algo:
-    """The ``common.Algo`` of an off-policy method from its three functions (see the module doc)."""
+def make_offpolicy(config, cfg, env, learner: Learner) -> common.Algo:
+    """The ``common.Algo`` of an off-policy method from its ``Learner`` (see the module doc)."""
     num_envs = env.num_envs
     frames_per_update = cfg.num_steps * num_envs
     num_updates = common.num_updates_for(config.max_frame, frames_per_update)
     grad_steps = cfg.batches_per_update * cfg.grads_per_batch
     warmup_updates = -(-cfg.warmup_frames // frames_per_update)
+    if num_updates >= 2**31 - 1:  # the int32 update counter; frames themselves are float32
+        raise ConfigError(
+            f"max_frame: {num_updates} updates of {frames_per_update} frames overflow the update counter; "
+            "raise num_envs or algo.num_steps"
+        )
     if cfg.buffer_size < cfg.batch_size:
         raise ConfigError(f"algo.buffer_size: must be >= batch_size {cfg.batch_size}, got {cfg.buffer_size}")
     if (cfg.n_step - 1) * num_envs >= cfg.buffer_size:
@@ -140,9 +161,10 @@ def make_offpolicy(
     # n-step chains stop at truncations too, so the replay keeps them; 1-step needs only terminations
     keep_truncated = cfg.n_step > 1
     total_frames = float(num_updates * frames_per_update)
+    cycle = int(learner.cycle)
 
-    def make_item(carry, key, learner, hp):
-        stored, _ = act(learner, carry.obs, key, hp, jnp.zeros((), jnp.float32))
+    def make_item(carry, key, params, hp):
+        stored, _ = learner.explore(learner.policy_params(params), carry.obs, key, hp, jnp.zeros((), jnp.float32))
         x = jax.tree.map(lambda a: a[0], {"obs": carry.obs, "action": stored, "next_obs": carry.obs})
         x = {**x, "reward": jnp.zeros((), jnp.float32), "terminated": jnp.zeros((), jnp.float32)}
         return {**x, "truncated": jnp.zeros((), jnp.float32)} if keep_truncated else x
@@ -154,43 +176,44 @@ def make_offpolicy(
         hp = common.default_hparams(cfg) if hparams_in is None else hparams_in
         key, k_learn, k_env, k_item = jax.random.split(key, 4)
         carry = reset(env, k_env)
-        learner = init_learner(k_learn, carry.obs, hp)
-        item = make_item(carry, k_item, learner, hp)
+        params = learner.init(k_learn, carry.obs, hp)
+        item = make_item(carry, k_item, params, hp)
         if item_shape is None:
             item_shape = item
             check_memory(replay, item, config.num_seeds)
         zero = jnp.zeros((), jnp.int32)
-        return OffPolicyState(learner, replay.init(item), carry, key, hp, zero, zero)
+        return OffPolicyState(params, replay.init(item), carry, key, hp, zero, zero)
 
     def learn_step(carry, key):
-        learner, rep, hp, beta, step, ready = carry
+        params, rep, hp, beta, phase, ready = carry
         k_sample, k_learn = jax.random.split(key)
         sample = replay.sample(rep, k_sample, beta, hp["gamma"])
 
         def grad(c, k):
-            learner, step = c
-            new, td_abs, metrics = learn(learner, sample, hp, k, step)
+            params, phase = c
+            new, td_abs, metrics = learner.learn(params, sample, hp, k, phase)
             # before warm-up ends nothing changes; masking (not lax.cond) keeps the replay out of a
             # select under vmap, where cond would copy every seed's whole buffer each update
-            new = jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, learner)
-            return (new, step + ready.astype(step.dtype)), (td_abs, metrics)
+            new = jax.tree.map(lambda n, o: jnp.where(ready, n, o), new, params)
+            return (new, (phase + ready.astype(phase.dtype)) % cycle), (td_abs, metrics)
 
-        (learner, step), (td_abs, metrics) = jax.lax.scan(
-            grad, (learner, step), jax.random.split(k_learn, cfg.grads_per_batch)
+        (params, phase), (td_abs, metrics) = jax.lax.scan(
+            grad, (params, phase), jax.random.split(k_learn, cfg.grads_per_batch)
         )
         rep = replay.update_priorities(rep, sample, td_abs[-1], mask=ready)
-        return (learner, rep, hp, beta, step, ready), metrics
+        return (params, rep, hp, beta, phase, ready), metrics
 
     def update(state: OffPolicyState):
         hp = state.hparams
         key, k_roll, k_learn = jax.random.split(state.key, 3)
-        frame = (state.update_count * frames_per_update).astype(jnp.float32)
+        frame = state.update_count.astype(jnp.float32) * frames_per_update
+        policy_params = learner.policy_params(state.learner)
 
-        def policy(obs, k):
-            stored, env_action = act(state.learner, obs, k, hp, frame)
+        def behave(obs, k):
+            stored, env_action = learner.explore(policy_params, obs, k, hp, frame)
             return stored, env_action, {}
 
-        carry, traj = rollout(env, policy, state.carry, k_roll, cfg.num_steps)
+        carry, traj = rollout(env, behave, state.carry, k_roll, cfg.num_steps)
         items = {
             "obs": traj.obs,
             "action": traj.action,
@@ -207,15 +230,34 @@ def make_offpolicy(
         beta = hp["per_beta"] + (1.0 - hp["per_beta"]) * jnp.minimum(frame / total_frames, 1.0)
 
         ready = (state.update_count + 1 >= warmup_updates) & replay.can_sample(rep)
-        (learner, rep, _, _, steps, _), metrics = jax.lax.scan(
+        (params, rep, _, _, phase, _), metrics = jax.lax.scan(
             learn_step,
-            (state.learner, rep, hp, beta, state.grad_steps, ready),
+            (state.learner, rep, hp, beta, state.grad_phase, ready),
             jax.random.split(k_learn, cfg.batches_per_update),
         )
         metrics = jax.tree.map(lambda m: jnp.where(ready, jnp.mean(m), 0.0).astype(m.dtype), metrics)
         metrics = dict(metrics)
         metrics["learning"] = ready.astype(jnp.float32)
         metrics.update(envs.episode_metrics(env, carry.env_state))
-        return OffPolicyState(learner, rep, carry, key, hp, state.update_count + 1, steps), metrics
+        return OffPolicyState(params, rep, carry, key, hp, state.update_count + 1, phase), metrics
 
-    return common.Algo(init, update, frames_per_update, num_updates, grad_steps, env, policy, lambda s: s.learner)
+    return common.Algo(
+        init,
+        update,
+        frames_per_update,
+        num_updates,
+        grad_steps,
+        env,
+        learner.act,
+        lambda state: learner.policy_params(state.learner),
+    )
+
+
+def make_train_of(make_algo: Callable):
+    """The module-level ``make_train`` of an off-policy algorithm, from its ``make_algo``."""
+
+    def make_train(config):
+        """``train(key, hparams=None) -> (final state, per-update metrics)``; jit and vmap it freely."""
+        return common.make_train(make_algo, config)
+
+    return make_train

@@ -79,7 +79,7 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
 
     parsed = _parse(list(overrides))
     group_overrides, value_overrides, bench_file, algo_name = [], [], None, DEFAULT_ALGO
-    for text, ov in zip(overrides, parsed):
+    for text, ov in zip(overrides, parsed, strict=True):
         key = ov.key_or_group
         if ov.is_delete():
             raise ConfigError(f"{key}: deleting keys (~key) is not supported")
@@ -93,10 +93,9 @@ def compose_dict(overrides: list[str] | tuple[str, ...] = ()) -> dict:
             if not isinstance(value, str) or value not in available(key):
                 raise ConfigError(f"{key}: unknown {key} {value!r}; allowed: {', '.join(available(key))}")
             if key == "algo":
-                if any(o.lstrip("+").split("=", 1)[0] == "algo" for o in overrides[: overrides.index(text)]):
-                    raise ConfigError(
-                        f"algo: given twice ({' '.join(o for o in overrides if o.lstrip('+').startswith('algo='))}); give one"
-                    )
+                given = [o for o in overrides if o.lstrip("+").split("=", 1)[0] == "algo"]
+                if len(given) > 1:
+                    raise ConfigError(f"algo: given twice ({' '.join(given)}); give one")
                 algo_name = value
             else:
                 group_overrides.append(text)

@@ -5,7 +5,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from rlx.config.schema import ConfigError, choice, field, from_dict, non_negative, positive
+from rlx.config.schema import (
+    ConfigError,
+    between,
+    choice,
+    field,
+    folder_name,
+    from_dict,
+    non_empty,
+    non_negative,
+    positive,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,8 +34,8 @@ class LoggerConfig:
     progress: bool = True
     csv: bool = True
     wandb: bool = False
-    out_dir: str = "runs"
-    name: str | None = None
+    out_dir: str = field("runs", check=non_empty)
+    name: str | None = field(None, check=folder_name, help="run folder name under out_dir (default: algo_env_time)")
     plot: bool = True
     wandb_project: str = "rlx"
 
@@ -68,11 +78,13 @@ class RunConfig:
     algo: Any  # an algorithm's config dataclass (rlx.algos.ALGOS)
     env: str = "CartPole-v1"
     env_kwargs: dict = field(default_factory=dict)
-    num_envs: int = field(4, check=positive)
-    max_frame: int = field(200_000, check=positive, help="env steps over all envs of one seed")
-    num_seeds: int = field(4, check=positive)
-    seed: int = field(0, check=non_negative)
-    log_frequency: int = field(500, check=positive, help="frames between log points")
+    num_envs: int = field(4, check=between(1, 2**20))
+    max_frame: int = field(200_000, check=between(1, 10**12), help="env steps over all envs of one seed")
+    num_seeds: int = field(4, check=between(1, 2**16))
+    seed: int = field(0, check=between(0, 2**31 - 1))
+    log_frequency: int = field(
+        500, check=between(1, 10**12), help="frames between log points (above max_frame: the last frame only)"
+    )
     num_chunks: int = field(0, check=non_negative, help="host round-trips; 0 picks about 20")
     bench: str | None = None
     wrappers: WrapperConfig = field(default_factory=WrapperConfig)

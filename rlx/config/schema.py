@@ -39,6 +39,27 @@ def open_unit(x):
     return None if 0 < x <= 1 else "must be in (0, 1]"
 
 
+def between(lo, hi):
+    """An inclusive range; the upper bounds keep values inside what the program can count (int32 shapes
+    and PRNG seeds), so a typo like ``num_envs=1e9`` is one line here, not an overflow after compiling."""
+
+    def check(x):
+        return None if lo <= x <= hi else f"must be in [{lo:,}, {hi:,}]"
+
+    return check
+
+
+def non_empty(x):
+    return None if x.strip() else "must not be empty"
+
+
+def folder_name(x):
+    """A run-folder name: one path component, so a run never writes outside ``logger.out_dir``."""
+    if not x.strip() or x in (".", "..") or "/" in x or "\\" in x:
+        return "must be a plain folder name (no '/', not '.' or '..')"
+    return None
+
+
 def choice(*options):
     def check(x):
         return None if x in options else f"must be one of: {', '.join(map(str, options))}"
@@ -94,30 +115,8 @@ def _coerce(value, tp, path):
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{path}: expected true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, bool):
-            raise ConfigError(f"{path}: expected an integer, got {value!r}")
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(f"{path}: expected an integer, got {value!r}") from None
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # 2e5 from a YAML file or the command line
-        if isinstance(value, int):
-            return value
-        raise ConfigError(f"{path}: expected an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, bool):
-            raise ConfigError(f"{path}: expected a number, got {value!r}")
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                raise ConfigError(f"{path}: expected a number, got {value!r}") from None
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            return float(value)
-        raise ConfigError(f"{path}: expected a finite number, got {value!r}")
+    if tp in (int, float):
+        return _number(value, tp, path)
     if tp is str:
         if isinstance(value, str):
             return value
@@ -134,6 +133,24 @@ def _coerce(value, tp, path):
     if tp is Any:
         return value
     raise ConfigError(f"{path}: unsupported type {_type_name(tp)}")
+
+
+def _number(value, tp, path):
+    """An int or a finite float; ``2e5`` (YAML and the command line write big ints so) is an int."""
+    wanted = "an integer" if tp is int else "a number"
+    given = value
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{path}: expected {wanted}, got {given!r}")
+    if tp is float:
+        return float(value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"{path}: expected {wanted}, got {value!r}")
+    return int(value)
 
 
 def from_dict(cls, data: dict, path: str = ""):
@@ -154,7 +171,8 @@ def from_dict(cls, data: dict, path: str = ""):
         if check is not None and value is not None:
             problem = check(value)
             if problem:
-                raise ConfigError(f"{prefix}{name}: {problem}, got {value!r}")
+                shown = f"{value:.3g}" if isinstance(value, int) and abs(value) >= 10**15 else repr(value)
+                raise ConfigError(f"{prefix}{name}: {problem}, got {shown}")
         kwargs[name] = value
     try:
         obj = cls(**kwargs)
@@ -181,3 +199,25 @@ def to_dict(obj) -> dict:
         return v
 
     return convert(obj)
+
+
+def describe(config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """``(key, value, help)`` for every field of a config instance, nested configs flattened into
+    dotted keys: the generated reference of ``--help`` (CleanRL's tyro help is the model)."""
+    rows = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(value):
+            rows += describe(value, key + ".")
+            continue
+        notes = [f.metadata.get("help", "")]
+        check = f.metadata.get("check")
+        if getattr(check, "options", None):
+            notes.append("one of: " + ", ".join(map(str, check.options)))
+        if f.metadata.get("traced"):
+            notes.append("[traced: sweepable in one program]")
+        shown = list(value) if isinstance(value, tuple) else value
+        text = "null" if shown is None else str(shown).lower() if isinstance(shown, bool) else str(shown)
+        rows.append((key, text, "; ".join(n for n in notes if n)))
+    return rows

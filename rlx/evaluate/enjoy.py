@@ -16,29 +16,14 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-from typing import Any
 
-if "DISPLAY" not in os.environ:  # headless: MuJoCo renders through EGL (read when mujoco is imported)
-    os.environ.setdefault("MUJOCO_GL", "egl")
+import jax
+import jax.numpy as jnp
+import numpy as np
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-
-from rlx import envs  # noqa: E402
-from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state  # noqa: E402
-from rlx.errors import first_line  # noqa: E402
-
-USAGE = __doc__.strip().splitlines()[0].split(": ", 1)[1].strip("`.")
-OPTIONS = {
-    "episodes": int,
-    "seed": int,
-    "deterministic": bool,
-    "key": int,
-    "checkpoint": str,
-    "video": str,
-    "max_steps": int,
-}
+from rlx import envs
+from rlx.envs.wrappers import NormalizeObs, Wrapped, find_state
+from rlx.errors import first_line
 
 
 class EnjoyError(RuntimeError):
@@ -240,39 +225,6 @@ def _default_video_ext() -> str:
 # ---------------------------------------------------------------- the command
 
 
-def _parse(argv: list[str]) -> tuple[pathlib.Path, dict]:
-    if not argv or argv[0].startswith("-") or "=" in argv[0]:
-        raise EnjoyError(f"usage: {USAGE}")
-    opts: dict[str, Any] = {
-        "episodes": 10,
-        "seed": None,
-        "deterministic": False,
-        "key": 0,
-        "checkpoint": "latest",
-        "video": "false",
-        "max_steps": 100_000,
-    }
-    for arg in argv[1:]:
-        name, sep, value = arg.partition("=")
-        if not sep or name not in OPTIONS:
-            raise EnjoyError(f"{arg}: unknown option; allowed: {', '.join(f'{k}=' for k in OPTIONS)}")
-        tp = OPTIONS[name]
-        try:
-            if tp is bool:
-                if value.lower() not in ("true", "false"):
-                    raise ValueError
-                opts[name] = value.lower() == "true"
-            else:
-                opts[name] = tp(value)
-        except ValueError:
-            raise EnjoyError(
-                f"{name}: expected {'true or false' if tp is bool else tp.__name__}, got {value!r}"
-            ) from None
-    if opts["episodes"] <= 0 or opts["max_steps"] <= 0:
-        raise EnjoyError("episodes and max_steps must be > 0")
-    return pathlib.Path(argv[0]), opts
-
-
 def enjoy(
     run_dir: pathlib.Path,
     episodes: int = 10,
@@ -373,26 +325,3 @@ def _final_score(run_dir: pathlib.Path) -> float | None:
         return float(np.nanmean(vals))
     except Exception:
         return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0
-    from rlx.experiment.checkpoint import CheckpointError
-    from rlx.config import ConfigError
-
-    try:
-        run_dir, opts = _parse(argv)
-        if not run_dir.is_dir():
-            raise EnjoyError(f"{run_dir}: no such run folder")
-        result = enjoy(run_dir, **opts)
-    except (EnjoyError, CheckpointError, ConfigError) as err:
-        print(f"rlx.enjoy: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,17 +2,15 @@
 range), against frames.
 
 ``plot_run(run_dir)`` draws a run's own graphs (``plots/total_reward.png`` and
-``plots/total_reward_ma.png``) at the end of training; ``python -m rlx.plot RUN [RUN ...] --title X``
-overlays several runs in one graph (SLM-Lab's multi-trial graph: each trial's mean over its
-sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
+``plots/total_reward_ma.png``) at the end of training; ``rlx-plot RUN [RUN ...] title=X`` overlays
+several runs (a sweep folder stands for its trials) in one graph (SLM-Lab's multi-trial graph: each
+trial's mean over its sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import pathlib
-import sys
 import warnings
 
 import numpy as np
@@ -48,9 +46,30 @@ def run_label(run_dir: pathlib.Path) -> str:
         return run_dir.name
 
 
-def _metrics_csv(run: pathlib.Path) -> pathlib.Path:
+def metrics_csv(run: pathlib.Path) -> pathlib.Path:
     run = pathlib.Path(run)
     return run / "metrics.csv" if run.is_dir() else run
+
+
+def expand_runs(paths) -> list[pathlib.Path]:
+    """Run folders (or metrics.csv files); a sweep or search folder stands for its ``trials/*``."""
+    out = []
+    for p in map(pathlib.Path, paths):
+        trials = sorted(t for t in (p / "trials").glob("*") if (t / "metrics.csv").is_file()) if p.is_dir() else []
+        out += trials if trials and not (p / "metrics.csv").is_file() else [p]
+    return out
+
+
+def fresh_path(path: pathlib.Path) -> pathlib.Path:
+    """``path``, or ``<stem>_2<suffix>``, ``_3`` ... : the first that does not exist yet, so a new
+    plot never replaces an earlier one."""
+    path = pathlib.Path(path)
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+        n += 1
+    return candidate
 
 
 def plot_runs(
@@ -70,7 +89,7 @@ def plot_runs(
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, path) in enumerate(runs):
-        frames, values = load_curve(_metrics_csv(path), column)
+        frames, values = load_curve(metrics_csv(path), column)
         with warnings.catch_warnings():  # log points before any episode ended are NaN for every seed
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(values, axis=0)
@@ -106,38 +125,3 @@ def plot_run(run_dir: pathlib.Path) -> list[pathlib.Path]:
         plot_runs([(label, run_dir)], run_dir / "plots" / f"{column}.png", title=title, column=column)
         for column in ("total_reward", "total_reward_ma")
     ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rlx.plot", description="Overlay the learning curves of several runs in one PNG."
-    )
-    parser.add_argument("runs", nargs="+", help="run folders (or metrics.csv files)")
-    parser.add_argument("--title", default="learning curves")
-    parser.add_argument("--column", default="total_reward", help="metrics.csv column (e.g. total_reward_ma)")
-    parser.add_argument("--out", default=None, help="PNG path (default: runs/plots/<title>.png)")
-    parser.add_argument("--target", type=float, default=None, help="draw a horizontal target line")
-    parser.add_argument("--labels", default=None, help="comma-separated legend labels, one per run")
-    args = parser.parse_args(argv)
-    runs = [pathlib.Path(r) for r in args.runs]
-    for r in runs:
-        if not _metrics_csv(r).is_file():
-            print(f"rlx.plot: error: {r}: no metrics.csv", file=sys.stderr)
-            return 2
-    labels = args.labels.split(",") if args.labels else [run_label(r) for r in runs]
-    if len(labels) != len(runs):
-        print(f"rlx.plot: error: --labels gives {len(labels)} labels for {len(runs)} runs", file=sys.stderr)
-        return 2
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in args.title)
-    out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / "plots" / f"{safe}.png"
-    try:
-        plot_runs(list(zip(labels, runs)), out, args.title, column=args.column, target=args.target)
-    except ValueError as err:
-        print(f"rlx.plot: error: {err}", file=sys.stderr)
-        return 2
-    print(out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

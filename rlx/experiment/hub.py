@@ -18,12 +18,10 @@ Everything goes through the small ``Backend`` interface (``ensure_repo``, ``uplo
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import os
 import pathlib
 import shutil
-import sys
 from typing import Protocol
 from collections.abc import Sequence
 
@@ -217,53 +215,3 @@ def pull(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
-
-
-def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m rlx.hub", description="Mirror rlx run folders to the HuggingFace Hub."
-    )
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p_push = sub.add_parser("push", help="upload run folders")
-    p_push.add_argument("runs", nargs="+")
-    p_pull = sub.add_parser("pull", help="download the runs whose name contains PATTERN")
-    p_pull.add_argument("pattern")
-    p_pull.add_argument("--dest", default="runs")
-    p_pull.add_argument("--force", action="store_true", help="replace local run folders of the same name")
-    p_list = sub.add_parser("list", help="list the runs in the repo")
-    for p in (p_push, p_pull, p_list):
-        p.add_argument("--repo", default=None, help="user/name (default: $RLX_HUB_REPO)")
-        p.add_argument("--repo-type", default="model", choices=("model", "dataset"))
-    args = parser.parse_args(argv)
-    try:
-        from huggingface_hub.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # its retry warnings; a failure still ends in our one line
-    except ImportError:
-        pass
-    try:
-        if args.cmd == "push":
-            for run in args.runs:
-                url = push(pathlib.Path(run), args.repo, repo_type=args.repo_type, backend=backend)
-                print(f"pushed {run} -> {url}")
-        elif args.cmd == "list":
-            for name in list_runs(args.repo, repo_type=args.repo_type, backend=backend):
-                print(name)
-        else:
-            for path in pull(
-                args.pattern,
-                args.repo,
-                dest=pathlib.Path(args.dest),
-                repo_type=args.repo_type,
-                backend=backend,
-                force=args.force,
-            ):
-                print(f"pulled {path}")
-    except HubError as err:
-        print(f"rlx.hub: error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -36,7 +36,7 @@ import sys
 import time
 
 from rlx.config import ConfigError, run_config_from_dict
-from rlx.tune.sweep import _label, apply, cli, format_table, parse_space, write_bench_yaml
+from rlx.tune.sweep import _label, apply, format_table, parse_space, write_bench_yaml
 
 SEARCH_OPTIONS = (
     "samples",
@@ -232,15 +232,3 @@ def search(overrides: list[str], stream=None) -> dict:
     )
     summary["dir"] = str(out)
     return summary
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        return 0
-    return cli(search, argv, "search interrupted; finished trials keep their run folders")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -437,20 +437,3 @@ def sweep(overrides: list[str], stream=None) -> dict:
         print(f"rlx: best: {best['label']} -> {out / 'best.yaml'}", flush=True)
     summary["dir"] = str(out) if write else None
     return summary
-
-
-def cli(fn, argv: list[str], interrupted: str) -> int:
-    """Runs ``fn(argv)``: a ``ConfigError`` is one line and exit 2, Ctrl-C exit 130."""
-    try:
-        fn(argv)
-    except ConfigError as err:
-        print(f"rlx: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"rlx: {interrupted}", file=sys.stderr)
-        return 130
-    return 0
-
-
-def main(argv: list[str]) -> int:
-    return cli(sweep, argv, "sweep interrupted; trials/*/metrics.csv keep every finished log point")

@@ -13,8 +13,9 @@ from rlx.nets.batch_renorm import BatchRenorm
 
 
 def test_hard_target_update_copies_every_period():
+    """The loop hands ``learn`` the gradient-step phase (steps taken modulo target_period)."""
     target, params = {"w": jnp.zeros(())}, {"w": jnp.ones(())}
-    copied = [float(dqn.update_target(target, params, jnp.int32(s), {}, "hard", 3)["w"]) for s in range(7)]
+    copied = [float(dqn.update_target(target, params, jnp.int32(s % 3), {}, "hard", 3)["w"]) for s in range(7)]
     assert copied == [0, 0, 1, 0, 0, 1, 0]  # after grad steps 3 and 6
 
 
@@ -23,45 +24,6 @@ def test_polyak_target_update():
         {"w": jnp.zeros(2)}, {"w": jnp.ones(2)}, jnp.int32(0), {"tau": jnp.float32(0.1)}, "polyak", 1
     )
     np.testing.assert_allclose(out["w"], [0.1, 0.1])
-
-
-def test_double_dqn_target_uses_online_argmax():
-    q_next_target = jnp.array([[1.0, 5.0], [2.0, 0.0]])
-    q_next_online = jnp.array([[3.0, 2.0], [0.0, 1.0]])
-    r, term = jnp.array([1.0, 1.0]), jnp.array([0.0, 1.0])
-    plain = dqn.q_target(q_next_target, q_next_online, r, term, 0.5, double=False)
-    double = dqn.q_target(q_next_target, q_next_online, r, term, 0.5, double=True)
-    np.testing.assert_allclose(plain, [1.0 + 0.5 * 5.0, 1.0])  # max of the target net; no bootstrap at termination
-    np.testing.assert_allclose(double, [1.0 + 0.5 * 1.0, 1.0])  # target net evaluates the online net's argmax
-
-
-def test_td_loss_weights_and_kinds():
-    q, y, w = jnp.array([0.0, 0.0]), jnp.array([0.5, 3.0]), jnp.array([1.0, 0.5])
-    mse, td = dqn.td_loss(q, y, w, "mse", 1.0)
-    huber, _ = dqn.td_loss(q, y, w, "huber", 1.0)
-    np.testing.assert_allclose(td, [-0.5, -3.0])
-    assert float(mse) == pytest.approx((0.5 * 0.25 + 0.5 * 0.5 * 9.0) / 2)
-    assert float(huber) == pytest.approx((0.5 * 0.25 + 0.5 * (3.0 - 0.5)) / 2)
-
-
-def test_soft_target_takes_twin_minimum():
-    twins = jnp.array([[1.0, 5.0], [3.0, 2.0]])  # (2 critics, batch 2)
-    out = (None, jnp.array([0.0, 0.0]))  # continuous: (action, log pi) with log pi = 0
-    y = sac.soft_target(jnp.zeros(2), jnp.zeros(2), 1.0, twins, out, 0.5, discrete=False)
-    np.testing.assert_allclose(y, [1.0, 2.0])
-    # discrete: expectation over the policy of (min Q - alpha log pi)
-    twins_d = jnp.array([[[1.0, 4.0]], [[2.0, 3.0]]])  # (2, batch 1, actions 2)
-    probs = jnp.array([[0.25, 0.75]])
-    y_d = sac.soft_target(jnp.zeros(1), jnp.zeros(1), 1.0, twins_d, (probs, jnp.log(probs)), 0.0, discrete=True)
-    np.testing.assert_allclose(y_d, [0.25 * 1.0 + 0.75 * 3.0], rtol=1e-6)
-
-
-def test_temperature_gradient_sign():
-    """alpha must grow when the policy's entropy is below the target and shrink when above."""
-    log_alpha = jnp.float32(0.0)
-    g_low = jax.grad(sac.alpha_loss)(log_alpha, jnp.array([0.1, 0.2]), 1.0)
-    g_high = jax.grad(sac.alpha_loss)(log_alpha, jnp.array([2.0, 3.0]), 1.0)
-    assert float(g_low) < 0 < float(g_high)  # gradient descent: log alpha up, then down
 
 
 def test_twin_critics_are_independent():
@@ -132,6 +94,42 @@ def test_offpolicy_runs_and_learns_per_seed(overrides):
     assert int(state.replay.size[0]) == min(500, 40 * algo.frames_per_update)
     leaves = jax.tree.leaves(state.learner)
     assert any(not np.allclose(x[0], x[1]) for x in leaves if x.ndim)  # seeds differ
+    # the gradient-step phase counts only the steps taken after warm-up, modulo the learner's cycle
+    cfg = load(*overrides).algo
+    if cfg.name in ("dqn", "ddqn_per"):
+        cycle = cfg.target_period if cfg.target_update == "hard" else 1
+    else:
+        cycle = cfg.policy_delay
+    taken = int(m["learning"][0].sum()) * algo.grad_steps_per_update
+    np.testing.assert_array_equal(state.grad_phase, taken % cycle)
+
+
+@pytest.mark.parametrize("name", ["dqn", "sac"])
+def test_act_takes_the_policy_params_alone(name):
+    """``Algo.act(policy_params, obs, key, deterministic)``: the Q params (DQN) or actor params (SAC),
+    not the whole learner; greedy / the mode does not depend on the key."""
+    bench = "+bench=classic/cartpole" if name == "dqn" else "+bench=classic/pendulum"
+    algo, state, _ = _short_run(bench, f"algo={name}", "algo.hidden=[8]", "algo.batch_size=8", updates=1)
+    seed0 = jax.tree.map(lambda x: x[0], state)
+    params = algo.policy_params(seed0)
+    expected = seed0.learner.params if name == "dqn" else seed0.learner.actor
+    assert jax.tree.structure(params) == jax.tree.structure(expected)
+    obs = seed0.carry.obs
+    a1 = algo.act(params, obs, jax.random.key(1), True)
+    a2 = algo.act(params, obs, jax.random.key(2), True)
+    np.testing.assert_array_equal(a1, a2)
+    assert a1.shape[0] == obs.shape[0]
+    if name == "dqn":
+        assert a1.dtype == jnp.int32
+    else:
+        assert np.all(np.abs(np.asarray(algo.act(params, obs, jax.random.key(3), False))) <= 2.0)  # env bounds
+
+
+def test_update_counter_range_is_checked():
+    """Frames are float32; the int32 update counter itself must not wrap within a run."""
+    with pytest.raises(ConfigError, match="max_frame"):
+        config = load("+bench=classic/cartpole", "algo=dqn", "num_envs=1", "max_frame=3000000000")
+        dqn.make_algo(config)
 
 
 def test_n_step_longer_than_the_buffer_is_a_config_error():

@@ -43,7 +43,7 @@ def test_train_cli_writes_run_folder(tmp_path):
         assert f"| {key}:" in last
     run = tmp_path / "smoke"
     assert (run / "config.yaml").read_text().count("CartPole-v1") >= 1
-    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    rows = list(csv.DictReader((run / "metrics.csv").read_text().splitlines()))
     # 256 frames/update, a log point every 1024 frames: 5 points x 2 seeds
     assert [int(r["frame"]) for r in rows if r["seed"] == "0"] == [1024, 2048, 3072, 4096, 5120]
     assert {r["seed"] for r in rows} == {"0", "1"}

@@ -67,7 +67,7 @@ def test_cli_bad_override_exits_2_with_one_line(tmp_path):
     )
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines == ["rlx: error: algo.lr: expected a number, got 'abc'"], proc.stderr
+    assert lines == ["rlx train: error: algo.lr: expected a number, got 'abc'"], proc.stderr
     assert not any(tmp_path.iterdir())  # nothing built, no run folder
 
 
@@ -77,3 +77,19 @@ def test_indivisible_minibatches_is_a_config_error():
     cfg = load("algo.num_minibatches=7")
     with pytest.raises(ConfigError, match="algo.num_minibatches: must divide"):
         ppo.make_algo(cfg)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("seed=1e30", "seed: must be in [0, 2,147,483,647], got 1e+30"),
+        ("max_frame=1e30", "max_frame: must be in [1, 1,000,000,000,000], got 1e+30"),
+        ("num_envs=1e9", "num_envs: must be in [1, 1,048,576], got 1000000000"),
+        ("logger.out_dir=", "logger.out_dir: must not be empty, got ''"),
+        ("logger.name=../../x", "logger.name: must be a plain folder name (no '/', not '.' or '..'), got '../../x'"),
+    ],
+)
+def test_out_of_range_values_are_one_line_before_anything_is_built(override, message):
+    with pytest.raises(ConfigError) as err:
+        load(override)
+    assert str(err.value) == message

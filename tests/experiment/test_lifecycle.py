@@ -25,6 +25,8 @@ import numpy as np
 import pytest
 
 from rlx import train
+from rlx.cli import enjoy as enjoy_cli
+from rlx.cli import hub as hub_cli
 from rlx.experiment import checkpoint
 from rlx.evaluate import enjoy
 from rlx.experiment import hub
@@ -149,7 +151,7 @@ def test_resume_bad_checkpoint_one_line_and_folder_untouched(small_run, tmp_path
     capsys.readouterr()
     assert train.main([f"resume={run}"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("rlx: error:"), err
+    assert len(err.splitlines()) == 1 and err.startswith("rlx train: error:"), err
     assert "Traceback" not in err
     assert (_tree_digest(run) if run.exists() else None) == before
 
@@ -247,18 +249,18 @@ def test_enjoy_never_updates_normaliser(tmp_path):
 
 
 def test_enjoy_cli_errors_are_one_line(tmp_path, capsys):
-    assert enjoy.main([str(tmp_path / "nope")]) == 2
-    assert enjoy.main([str(tmp_path), "bogus=1"]) == 2
-    assert enjoy.main([str(tmp_path), "episodes=x"]) == 2
+    assert enjoy_cli.main([str(tmp_path / "nope")]) == 2
+    assert enjoy_cli.main([str(tmp_path), "bogus=1"]) == 2
+    assert enjoy_cli.main([str(tmp_path), "episodes=x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("rlx.enjoy: error:") for line in err)
+    assert len(err) == 3 and all(line.startswith("rlx enjoy: error:") for line in err)
 
 
 def test_enjoy_writes_video(small_run, tmp_path, capsys):
     pytest.importorskip("pygame")
     pytest.importorskip("gymnasium")
     path = tmp_path / "episode.gif"
-    assert enjoy.main([str(small_run.run_dir), "episodes=2", "seed=0", "max_steps=40", f"video={path}"]) == 0
+    assert enjoy_cli.main([str(small_run.run_dir), "episodes=2", "seed=0", "max_steps=40", f"video={path}"]) == 0
     from PIL import Image
 
     with Image.open(path) as im:
@@ -302,7 +304,7 @@ def test_playground_episode_video(tmp_path):
 
 
 def test_run_plots_and_multi_run_overlay(small_run, tmp_path):
-    from rlx.evaluate import plot
+    from rlx.cli import plot as plot_cli
 
     run = small_run.run_dir
     for name in ("total_reward.png", "total_reward_ma.png"):
@@ -310,12 +312,12 @@ def test_run_plots_and_multi_run_overlay(small_run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(run, other)
     out = tmp_path / "overlay.png"
-    assert plot.main([str(run), str(other), "--title", "CartPole", "--out", str(out)]) == 0
+    assert plot_cli.main([str(run), str(other), "title=CartPole", f"out={out}"]) == 0
     import matplotlib.image
 
     img = matplotlib.image.imread(out)
     assert img.ndim == 3 and img.shape[0] > 300
-    assert plot.main([str(tmp_path / "missing")]) == 2
+    assert plot_cli.main([str(tmp_path / "missing")]) == 2
 
 
 # ---------------------------------------------------------------- wandb
@@ -485,13 +487,13 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
     _interrupted_copy(small_run.run_dir, interrupted, keep=4)
     (interrupted / "wandb").mkdir()
     (interrupted / "wandb" / "secret.txt").write_text("not mirrored")
-    assert hub.main(["push", str(small_run.run_dir), str(interrupted), "--repo", "alice/rlx-runs"], backend) == 0
-    assert hub.main(["list", "--repo", "alice/rlx-runs"], backend) == 0
+    assert hub_cli.main(["push", str(small_run.run_dir), str(interrupted), "repo=alice/rlx-runs"], backend) == 0
+    assert hub_cli.main(["list", "repo=alice/rlx-runs"], backend) == 0
     listed = capsys.readouterr().out.split()
     assert "full" in listed and "ppo_cut" in listed
 
     dest = tmp_path / "pulled"
-    assert hub.main(["pull", "ppo_cut", "--repo", "alice/rlx-runs", "--dest", str(dest)], backend) == 0
+    assert hub_cli.main(["pull", "ppo_cut", "repo=alice/rlx-runs", f"dest={dest}"], backend) == 0
     pulled = dest / "ppo_cut"
     assert not (pulled / "wandb").exists()
     assert sorted(p.name for p in (pulled / "checkpoints").iterdir()) == sorted(
@@ -501,7 +503,7 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
         if p.is_file():
             assert b"hf_test_secret_token" not in p.read_bytes()
 
-    assert hub.main(["pull", "ppo_cut", "--repo", "alice/rlx-runs", "--dest", str(dest)], backend) == 2  # exists
+    assert hub_cli.main(["pull", "ppo_cut", "repo=alice/rlx-runs", f"dest={dest}"], backend) == 2  # exists
     assert "--force" in capsys.readouterr().err
     result = enjoy.enjoy(pulled, episodes=3)  # replay the pulled run
     assert len(result["returns"]) == 2 and np.isfinite(result["mean"])
@@ -511,7 +513,7 @@ def test_hub_push_list_pull_then_replay_and_resume(small_run, hub_server, tmp_pa
     assert resumed["trial"] == original["trial"]
 
     # a second push mirrors the folder: checkpoints pruned locally disappear remotely
-    assert hub.main(["push", str(pulled), "--repo", "alice/rlx-runs"], backend) == 0
+    assert hub_cli.main(["push", str(pulled), "repo=alice/rlx-runs"], backend) == 0
     remote = [
         f for f in hub.HfBackend(endpoint).list_files("alice/rlx-runs", "model") if f.startswith("ppo_cut/checkpoints/")
     ]
@@ -541,10 +543,10 @@ def test_run_with_hub_repo_pushes_best_checkpoints_and_the_folder(hub_server, tm
 
 def test_hub_errors_are_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("RLX_HUB_REPO", raising=False)
-    assert hub.main(["list"]) == 2
-    assert hub.main(["push", str(tmp_path), "--repo", "a/b"]) == 2
+    assert hub_cli.main(["list"]) == 2
+    assert hub_cli.main(["push", str(tmp_path), "repo=a/b"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("rlx.hub: error:") for line in err)
+    assert len(err) == 2 and all(line.startswith("rlx hub: error:") for line in err)
 
 
 def test_load_run_reads_the_saved_config(small_run):

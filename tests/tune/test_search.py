@@ -29,7 +29,7 @@ def test_bad_search_options_fail_before_ray_starts():
         timeout=120,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "rlx: error: search.reduction_factor: must be > 1, got 1.0"
+    assert proc.stderr.strip() == "rlx search: error: search.reduction_factor: must be > 1, got 1.0"
     proc = subprocess.run(
         [sys.executable, "-m", "rlx.search", "algo=ppo", "search.algo.lr__normal=[0,1]"],
         capture_output=True,
