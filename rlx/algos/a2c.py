@@ -6,24 +6,25 @@ Discrete and continuous actions; shared or separate actor and critic; Adam or RM
 to the end of the rollout, A3C's n-step return with n = ``num_steps``). Both cut at terminations and
 bootstrap from V(final obs) at truncations (``rlx.algos.returns``). Defaults follow SLM-Lab's
 ``a2c_gae_cartpole`` spec (training_frequency 32, 64x64 tanh, entropy 0.01 decayed to 0).
+The update is ``rlx.algos.onpolicy``'s assembly, one full-batch step of ``losses.vanilla_pg_loss``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from rlx.algos import common, pg
+from rlx.algos import common, onpolicy
 from rlx.algos.returns import gae, nstep_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(pg.OnPolicyConfig):
+class Config(onpolicy.ActorCriticConfig):
     name: str = "a2c"
     # shapes and structure (static)
     num_steps: int = field(32, check=positive, help="rollout length per env (SLM-Lab training_frequency)")
     returns: str = field("gae", check=choice("gae", "nstep"))
-    # network, optimiser and loss switches: pg.OnPolicyConfig
+    # network, optimiser and loss switches: onpolicy.ActorCriticConfig
     # traced hyperparameters (sweepable)
     lr: float = field(1e-3, check=positive, traced=True)
     gamma: float = field(0.99, check=unit_interval, traced=True)
@@ -34,7 +35,7 @@ class Config(pg.OnPolicyConfig):
 
 
 def bootstrapped_targets(cfg: Config):
-    """``targets_fn`` for ``pg.make_onpolicy_algo``: GAE or n-step advantages and value targets."""
+    """``targets(traj, value_of, hp)``: GAE or n-step advantages and value targets."""
 
     def targets(traj, value_of, hp):
         values = traj.extras["value"]
@@ -52,9 +53,10 @@ def bootstrapped_targets(cfg: Config):
 
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
-    return pg.make_onpolicy_algo(config, env, bootstrapped_targets(config.algo), use_value=True)
+    env = onpolicy.build_env(config, env)
+    targets = onpolicy.stateless_targets(bootstrapped_targets(config.algo))
+    learner = onpolicy.actor_critic_learner(config.algo, env, targets, onpolicy.vanilla_pg_loss(use_value=True))
+    return onpolicy.make_algo(config, env, learner)
 
 
-def make_train(config: RunConfig):
-    """``train(key, hparams=None) -> (final TrainState, per-update metrics)``; jit and vmap it freely."""
-    return common.make_train(make_algo, config)
+make_train = common.make_train  # ``a2c.make_train(config)``; dispatches on config.algo.name

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from rlx import envs
+from rlx.algos import algo_module
 from rlx.config import ConfigError, RunConfig
 from rlx.config.schema import traced_names
 
@@ -73,9 +74,11 @@ def action_dim(action_space) -> int:
     return int(math.prod(action_space.shape))
 
 
-def make_train(make_algo: Callable[[RunConfig], Algo], config: RunConfig):
-    """``train(key) -> (final_state, metrics per update)``: the whole run as one program."""
-    algo = make_algo(config)
+def make_train(config: RunConfig):
+    """``train(key, hparams=None) -> (final_state, metrics per update)``: the whole run as one program,
+    for the algorithm ``config.algo.name`` names; jit and vmap it freely. Every algorithm module
+    exports it as its own ``make_train`` (``ppo.make_train(config)``)."""
+    algo = algo_module(config.algo.name).make_algo(config)
 
     def train(key, hparams=None):
         state = algo.init(key, hparams)

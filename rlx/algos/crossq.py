@@ -80,4 +80,4 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     return offpolicy.make_offpolicy(config, cfg, env, learner)
 
 
-make_train = offpolicy.make_train_of(make_algo)
+make_train = common.make_train  # ``crossq.make_train(config)``; dispatches on config.algo.name

@@ -161,4 +161,4 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     return offpolicy.make_offpolicy(config, cfg, env, make_learner(config, cfg, env))
 
 
-make_train = offpolicy.make_train_of(make_algo)
+make_train = common.make_train  # ``dqn.make_train(config)``; dispatches on config.algo.name

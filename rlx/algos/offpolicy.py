@@ -251,13 +251,3 @@ def make_offpolicy(config, cfg, env, learner: Learner) -> common.Algo:
         learner.act,
         lambda state: learner.policy_params(state.learner),
     )
-
-
-def make_train_of(make_algo: Callable):
-    """The module-level ``make_train`` of an off-policy algorithm, from its ``make_algo``."""
-
-    def make_train(config):
-        """``train(key, hparams=None) -> (final state, per-update metrics)``; jit and vmap it freely."""
-        return common.make_train(make_algo, config)
-
-    return make_train

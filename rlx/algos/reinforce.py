@@ -1,6 +1,7 @@
 """REINFORCE (Williams 1992): Monte-Carlo policy gradient over complete episodes, with an optional
 learned-value baseline (Sutton & Barto 2018, sec. 13.4) and an entropy bonus; discrete and
-continuous actions. Defaults follow SLM-Lab's ``reinforce_cartpole`` spec.
+continuous actions. Defaults follow SLM-Lab's ``reinforce_cartpole`` spec. The update is
+``rlx.algos.onpolicy``'s assembly, one full-batch step of ``losses.vanilla_pg_loss``.
 
 Episodes that straddle rollout boundaries (``incomplete``):
 
@@ -24,13 +25,13 @@ import dataclasses
 
 import jax.numpy as jnp
 
-from rlx.algos import common, pg
+from rlx.algos import common, onpolicy
 from rlx.algos.returns import complete_episode_mask, discounted_returns
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 
 
 @dataclasses.dataclass(frozen=True)
-class Config(pg.OnPolicyConfig):
+class Config(onpolicy.ActorCriticConfig):
     name: str = "reinforce"
     # shapes and structure (static)
     num_steps: int = field(512, check=positive, help="rollout length per env (SLM-Lab training_frequency)")
@@ -42,7 +43,7 @@ class Config(pg.OnPolicyConfig):
     baseline: bool = False
     hidden: tuple[int, ...] = (128, 128)
     normalize_advantages: bool = True  # SLM-Lab centres and standardises the returns
-    # other network, optimiser and loss switches: pg.OnPolicyConfig
+    # other network, optimiser and loss switches: onpolicy.ActorCriticConfig
     # traced hyperparameters (sweepable)
     lr: float = field(2e-3, check=positive, traced=True)
     gamma: float = field(0.99, check=unit_interval, traced=True)
@@ -57,7 +58,7 @@ class Config(pg.OnPolicyConfig):
 
 
 def monte_carlo_targets(cfg: Config):
-    """``targets_fn`` for ``pg.make_onpolicy_algo``: discounted returns, advantage, weights."""
+    """``targets(traj, value_of, hp)``: discounted returns, advantage, weights."""
 
     def targets(traj, value_of, hp):
         bootstrap = None
@@ -79,9 +80,10 @@ def monte_carlo_targets(cfg: Config):
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
     cfg: Config = config.algo
-    return pg.make_onpolicy_algo(config, env, monte_carlo_targets(cfg), use_value=cfg.baseline)
+    env = onpolicy.build_env(config, env)
+    targets = onpolicy.stateless_targets(monte_carlo_targets(cfg))
+    learner = onpolicy.actor_critic_learner(cfg, env, targets, onpolicy.vanilla_pg_loss(use_value=cfg.baseline))
+    return onpolicy.make_algo(config, env, learner)
 
 
-def make_train(config: RunConfig):
-    """``train(key, hparams=None) -> (final TrainState, per-update metrics)``; jit and vmap it freely."""
-    return common.make_train(make_algo, config)
+make_train = common.make_train  # ``reinforce.make_train(config)``; dispatches on config.algo.name

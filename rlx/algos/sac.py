@@ -317,4 +317,4 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     return offpolicy.make_offpolicy(config, cfg, env, make_learner(cfg, env, build_nets(cfg, env)))
 
 
-make_train = offpolicy.make_train_of(make_algo)
+make_train = common.make_train  # ``sac.make_train(config)``; dispatches on config.algo.name

@@ -8,40 +8,33 @@ rollout — the episode ended (truncation: its final observation was never acted
 ended — ``a'`` is a fresh sample of the same policy at ``s'``, so the target stays an on-policy
 sample of ``E_pi[Q(s', .)]``. Terminations cut the bootstrap; truncations do not.
 Defaults follow SLM-Lab's ``sarsa_boltzmann_cartpole`` spec (``benchmark_arc/sarsa/sarsa_arc.yaml``).
+The update is ``rlx.algos.onpolicy``'s assembly with a Q-network learner: ``num_epochs`` full-batch steps.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import jax
 import jax.numpy as jnp
-import optax
 
 from rlx import envs
-from rlx.algos import common, optim
+from rlx.algos import common, onpolicy
 from rlx.algos import explore as exploration
-from rlx.algos import pg
-from rlx.algos.pg import TrainState  # the same fields as every on-policy learner
-from rlx.algos.rollout import rollout
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, positive, unit_interval
-from rlx.nets import ACTIVATIONS, QNetwork
+from rlx.nets import QNetwork
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(onpolicy.LayersConfig, onpolicy.OptimConfig):
     name: str = "sarsa"
     # shapes and structure (static)
     num_steps: int = field(32, check=positive, help="rollout length per env (SLM-Lab training_frequency)")
     num_epochs: int = field(1, check=positive, help="full-batch gradient steps per rollout")
     hidden: tuple[int, ...] = (128,)
-    activation: str = field("tanh", check=choice(*ACTIVATIONS))
     explore: str = field("boltzmann", check=choice("epsilon_greedy", "boltzmann"))
     explore_schedule: str = field("linear", check=choice(*exploration.SCHEDULES))
     optimizer: str = field("rmsprop", check=choice("adam", "adamw", "rmsprop", "sgd"))
     adam_eps: float = field(1e-8, check=positive, help="optimiser epsilon (Adam and RMSprop)")
-    rmsprop_decay: float = field(0.99, check=unit_interval)
-    lr_schedule: str = field("constant", check=choice("constant", "linear"))
     # traced hyperparameters (sweepable)
     lr: float = field(8.7e-3, check=positive, traced=True)
     gamma: float = field(0.99, check=unit_interval, traced=True)
@@ -56,10 +49,7 @@ class Config:
             return "explore_start/explore_end: an epsilon must be in (0, 1]"
         if self.explore_end_step < self.explore_start_step:
             return "explore_end_step: must be >= explore_start_step"
-        for h in self.hidden:
-            if h <= 0:
-                return f"hidden: layer sizes must be > 0, got {list(self.hidden)}"
-        return None
+        return super().validate()
 
 
 def sarsa_targets(q_next_all, action, next_sampled, reward, terminated, truncated, gamma):
@@ -78,28 +68,13 @@ def sarsa_targets(q_next_all, action, next_sampled, reward, terminated, truncate
 
 def make_algo(config: RunConfig, env=None) -> common.Algo:
     cfg: Config = config.algo
-    env = env or common.build_env(config, gamma=cfg.gamma)
+    env = onpolicy.build_env(config, env)
     if not isinstance(env.action_space, envs.Discrete):
         raise ConfigError(f"algo: sarsa needs a discrete action space, {config.env} has {env.action_space}")
     net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, obs_shape=env.observation_space.shape)
-    frames_per_update = cfg.num_steps * env.num_envs
-    num_updates = common.num_updates_for(config.max_frame, frames_per_update)
-    total_grad_steps = num_updates * cfg.num_epochs
 
-    def optimizer(hp):
-        return optim.make_optimizer(
-            cfg.optimizer,
-            hp["lr"],
-            hp["max_grad_norm"],
-            schedule=cfg.lr_schedule,
-            total_steps=total_grad_steps,
-            eps=cfg.adam_eps,
-            rmsprop_decay=cfg.rmsprop_decay,
-        )
-
-    def explore_value(hp, update_count):
-        frames = update_count.astype(jnp.float32) * frames_per_update
-        return exploration.schedule(
+    def schedules(hp, frames, total_frames):
+        value = exploration.schedule(
             cfg.explore_schedule,
             hp["explore_start"],
             hp["explore_end"],
@@ -107,44 +82,28 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             hp["explore_end_step"],
             frames,
         )
+        return {"explore": value}
 
-    init = pg.make_init(cfg, env, net, optimizer)
-
-    def q_loss(params, obs, action, target):
-        q = jnp.take_along_axis(net.apply(params, obs), action[..., None], axis=-1)[..., 0]
-        loss = ((q - target) ** 2).mean()  # SLM-Lab's MSELoss
-        return loss, {"loss": loss, "q_mean": q.mean()}
-
-    def update(state: TrainState):
-        hp = state.hparams
-        key, k_roll, k_next = jax.random.split(state.key, 3)
-        value = explore_value(hp, state.update_count)
-
+    def acting(params, hp, sched):
         def act(obs, k):
-            a = exploration.select_action(cfg.explore, k, net.apply(state.params, obs), value)
+            a = exploration.select_action(cfg.explore, k, net.apply(params, obs), sched["explore"])
             return a, a, {}
 
-        carry, traj = rollout(env, act, state.carry, k_roll, cfg.num_steps)
-        q_next_all = net.apply(state.params, traj.next_obs)
-        next_sampled = exploration.select_action(cfg.explore, k_next, q_next_all, value)
+        return act
+
+    def targets(params, traj, hp, sched, value_norm, key):
+        q_next_all = net.apply(params, traj.next_obs)
+        # a' where the rollout has none (episode or rollout ended): a fresh sample of the same policy
+        next_sampled = exploration.select_action(cfg.explore, key, q_next_all, sched["explore"])
         target = sarsa_targets(
             q_next_all, traj.action, next_sampled, traj.reward, traj.terminated, traj.truncated, hp["gamma"]
         )
-        tx = optimizer(hp)
+        return {"target": target}, value_norm
 
-        def grad_step(carry, _):
-            params, opt_state = carry
-            grads, aux = jax.grad(q_loss, has_aux=True)(params, traj.obs, traj.action, target)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            aux["grad_norm"] = optax.global_norm(grads)
-            return (optax.apply_updates(params, updates), opt_state), aux
-
-        (params, opt_state), aux = jax.lax.scan(grad_step, (state.params, state.opt_state), None, length=cfg.num_epochs)
-        metrics = jax.tree.map(jnp.mean, aux)
-        metrics["explore"] = value
-        metrics["lr"] = optim.current_lr(opt_state, hp["lr"], cfg.lr_schedule, total_grad_steps)
-        metrics.update(envs.episode_metrics(env, carry.env_state))
-        return TrainState(params, opt_state, carry, key, hp, state.update_count + 1), metrics
+    def q_loss(params, mb, hp, sched, key):
+        q = jnp.take_along_axis(net.apply(params, mb["obs"]), mb["action"][..., None], axis=-1)[..., 0]
+        loss = ((q - mb["target"]) ** 2).mean()  # SLM-Lab's MSELoss
+        return loss, {"loss": loss, "q_mean": q.mean()}
 
     def policy(params, obs, key, deterministic=False):
         q = net.apply(params, obs)
@@ -152,9 +111,18 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
             return exploration.greedy(key, q)
         return exploration.select_action(cfg.explore, key, q, cfg.explore_end)
 
-    return common.Algo(init, update, frames_per_update, num_updates, cfg.num_epochs, env, policy, lambda s: s.params)
+    learner = onpolicy.Learner(
+        net=net,
+        schedules=schedules,
+        acting=acting,
+        targets=targets,
+        loss=q_loss,
+        optimizer=lambda hp, total_steps: onpolicy.make_optimizer(cfg, hp, total_steps),
+        policy=policy,
+        num_epochs=cfg.num_epochs,
+        targets_key=True,
+    )
+    return onpolicy.make_algo(config, env, learner)
 
 
-def make_train(config: RunConfig):
-    """``train(key, hparams=None) -> (final TrainState, per-update metrics)``; jit and vmap it freely."""
-    return common.make_train(make_algo, config)
+make_train = common.make_train  # ``sarsa.make_train(config)``; dispatches on config.algo.name

@@ -1,6 +1,7 @@
-"""The on-policy family (REINFORCE, A2C, SARSA) and the pieces it shares: exploration schedules and
-policies, SARSA and Monte-Carlo targets by hand, the actor/critic optimiser split, the compiled
-program (seeds, determinism, sweeps) and learning on CartPole over several seeds."""
+"""The on-policy family (REINFORCE, A2C, SARSA; PPO in test_ppo.py) and the pieces it shares:
+exploration schedules and policies, SARSA and Monte-Carlo targets by hand, the actor/critic
+optimiser split, one ``act`` and one layer-size check for all, schedules past 2**31 frames, the
+compiled program (seeds, determinism, sweeps) and learning on CartPole over several seeds."""
 
 import jax
 import jax.numpy as jnp
@@ -8,12 +9,13 @@ import numpy as np
 import pytest
 
 from rlx.config.schema import traced_names
-from rlx.algos import a2c, explore, pg, reinforce, sarsa
+from rlx.algos import a2c, algo_config_class, algo_module, common, explore, onpolicy, reinforce, sarsa
 from rlx.algos.rollout import Transition
 from rlx.config.compose import load
 from rlx.config import ConfigError, RunConfig, from_dict
 
 MODULES = {"reinforce": reinforce, "a2c": a2c, "sarsa": sarsa}
+
 G = 0.9
 
 
@@ -22,7 +24,7 @@ G = 0.9
 
 def test_schedules_hit_their_endpoints():
     for kind in ("linear", "exponential"):
-        at = lambda step: float(explore.schedule(kind, 1.0, 0.05, 100.0, 1100.0, step))  # noqa: E731
+        at = lambda step, kind=kind: float(explore.schedule(kind, 1.0, 0.05, 100.0, 1100.0, step))
         assert at(0) == pytest.approx(1.0) and at(100) == pytest.approx(1.0)
         assert at(1100) == pytest.approx(0.05) and at(5000) == pytest.approx(0.05)
     assert float(explore.schedule("linear", 1.0, 0.0, 0.0, 10.0, 5.0)) == pytest.approx(0.5)
@@ -39,7 +41,7 @@ def test_exploration_policies_match_their_probabilities():
     q = jnp.array([[1.0, 3.0, 2.0]])
     keys = jax.random.split(jax.random.key(0), 20000)
     for kind, value in (("epsilon_greedy", 0.3), ("boltzmann", 1.0), ("boltzmann", 0.5)):
-        actions = jax.vmap(lambda k: explore.select_action(kind, k, q, value))(keys)[:, 0]
+        actions = jax.vmap(lambda k, kind=kind, value=value: explore.select_action(kind, k, q, value))(keys)[:, 0]
         freq = np.bincount(np.asarray(actions), minlength=3) / len(keys)
         probs = np.asarray(explore.action_probs(kind, q, value))[0]
         np.testing.assert_allclose(probs.sum(), 1.0, rtol=1e-6)
@@ -114,13 +116,6 @@ def test_reinforce_bootstrap_needs_a_baseline():
         from_dict(reinforce.Config, {"incomplete": "bootstrap"}, "algo")
 
 
-def test_weighted_standardize_ignores_masked_entries():
-    x = jnp.array([1.0, 3.0, 100.0])
-    w = jnp.array([1.0, 1.0, 0.0])
-    np.testing.assert_allclose(pg.standardize(x, w)[:2], [-1.0, 1.0], rtol=1e-5)
-    assert float(pg.weighted_mean(x, w)) == pytest.approx(2.0)
-
-
 # ---------------------------------------------------------------- actor/critic optimiser split
 
 
@@ -130,10 +125,10 @@ def test_actor_critic_labels_follow_the_gradients(env_id):
     only from the value head (separate networks), so each optimiser clips its own network."""
     cfg = RunConfig(algo=a2c.Config(), env=env_id, num_envs=2)
     algo = a2c.make_algo(cfg)
-    net, _ = pg.make_network(cfg.algo, algo.env)
+    net, _ = onpolicy.make_network(cfg.algo, algo.env)
     obs = jnp.ones((3,) + algo.env.observation_space.shape)
     params = net.init(jax.random.key(0), obs)
-    labels = pg.actor_critic_labels(params)
+    labels = onpolicy.actor_critic_labels(params)
 
     def head_sum(p):
         head, log_std, _ = net.apply(p, obs)
@@ -141,7 +136,7 @@ def test_actor_critic_labels_follow_the_gradients(env_id):
 
     g_actor = jax.grad(head_sum)(params)
     g_critic = jax.grad(lambda p: net.apply(p, obs)[2].sum())(params)
-    for lab, ga, gc in zip(jax.tree.leaves(labels), jax.tree.leaves(g_actor), jax.tree.leaves(g_critic)):
+    for lab, ga, gc in zip(jax.tree.leaves(labels), jax.tree.leaves(g_actor), jax.tree.leaves(g_critic), strict=True):
         if lab == "actor":
             assert np.all(np.asarray(gc) == 0)
         else:
@@ -161,8 +156,7 @@ def _small(name, env="CartPole-v1", **algo):
 @pytest.mark.parametrize("name", ["reinforce", "a2c", "sarsa"])
 def test_train_is_one_program_and_seeds_differ(name):
     cfg = _small(name)
-    mod = MODULES[name]
-    train = jax.jit(jax.vmap(mod.make_train(cfg)))
+    train = jax.jit(jax.vmap(common.make_train(cfg)))
     keys = jax.random.split(jax.random.key(0), 3)
     state, m = train(keys)
     assert m["loss"].shape == (3, 5)  # (seeds, updates)
@@ -177,8 +171,44 @@ def test_train_is_one_program_and_seeds_differ(name):
     # a seed in a batch equals that seed run alone; no key is used twice (checked on the single
     # seed: jax 0.11.2's checker flags any scan over split keys under vmap, a false positive)
     with jax.debug_key_reuse(True):
-        _, alone = jax.jit(mod.make_train(cfg))(keys[1])
+        _, alone = jax.jit(common.make_train(cfg))(keys[1])
     np.testing.assert_allclose(alone["loss"], m["loss"][1], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", ["ppo", "reinforce", "a2c", "sarsa"])
+def test_act_is_one_typed_call_for_every_algorithm(name):
+    """``Algo.act(Algo.policy_params(state), obs, key, deterministic)`` gives valid env actions."""
+    cfg = RunConfig(algo=from_dict(algo_config_class(name), {}, "algo"), env="CartPole-v1", num_envs=4, max_frame=1000)
+    algo = algo_module(name).make_algo(cfg)
+    state = algo.init(jax.random.key(0))
+    for deterministic in (False, True):
+        a = algo.act(algo.policy_params(state), state.carry.obs, jax.random.key(1), deterministic)
+        assert a.shape == (4,) and np.all((np.asarray(a) >= 0) & (np.asarray(a) < 2))
+
+
+@pytest.mark.parametrize("name", ["ppo", "reinforce", "a2c", "sarsa"])
+def test_every_on_policy_config_checks_layer_sizes_once(name):
+    with pytest.raises(ConfigError, match="layer sizes"):
+        from_dict(algo_config_class(name), {"hidden": [64, 0]}, "algo")
+    if name != "sarsa":
+        with pytest.raises(ConfigError, match="layer sizes"):
+            from_dict(algo_config_class(name), {"critic_hidden": [-1]}, "algo")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name,metric", [("a2c", "ent_coef"), ("sarsa", "explore")])
+def test_schedules_count_frames_past_int32(name, metric):
+    """Past 2**31 frames a schedule is at its end: frames are float32, not ``update_count * frames``
+    in int32 (which wraps negative and would put the schedule back at its start)."""
+    cfg = _small(name)
+    algo = MODULES[name].make_algo(cfg)
+    state = algo.init(jax.random.key(0))
+    count = 2**31 // algo.frames_per_update + 1
+    state = state.replace(update_count=jnp.asarray(count, jnp.int32))
+    _, m = jax.jit(algo.update)(state)
+    end = 0.0 if name == "a2c" else cfg.algo.explore_end
+    assert float(m[metric]) == pytest.approx(end)
 
 
 @pytest.mark.timeout(120)
@@ -207,7 +237,7 @@ def test_hparams_vmap_is_a_sweep():
 )
 def test_continuous_and_variants_run(name, algo):
     cfg = _small(name, "Pendulum-v1", **algo)
-    _, m = jax.jit(MODULES[name].make_train(cfg))(jax.random.key(0))
+    _, m = jax.jit(common.make_train(cfg))(jax.random.key(0))
     assert np.all(np.isfinite(np.asarray(m["loss"])))
     assert np.all(np.isfinite(np.asarray(m["entropy"])))
 
@@ -222,7 +252,7 @@ def test_sarsa_epsilon_greedy_exponential_schedule_runs_and_decays():
         explore_end=0.01,
         explore_end_step=64.0,
     )
-    _, m = jax.jit(sarsa.make_train(cfg))(jax.random.key(0))
+    _, m = jax.jit(common.make_train(cfg))(jax.random.key(0))
     eps = np.asarray(m["explore"])  # value used by each update (32 frames each)
     np.testing.assert_allclose(eps, [1.0, 0.1, 0.01, 0.01, 0.01], rtol=1e-5)
 
@@ -244,7 +274,7 @@ def test_learns_cartpole_over_four_seeds(name):
     cfg = load(bench="classic/cartpole", algo=name)
     mod = MODULES[name]
     algo = mod.make_algo(cfg)
-    train = jax.jit(jax.vmap(mod.make_train(cfg)))
+    train = jax.jit(jax.vmap(common.make_train(cfg)))
     _, m = train(jax.random.split(jax.random.key(12345), 4))
     ret = np.asarray(m["episode_return"])
     last = (np.arange(ret.shape[1]) + 1) * algo.frames_per_update > 0.75 * cfg.max_frame
