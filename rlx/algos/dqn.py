@@ -90,7 +90,7 @@ def update_target(target, params, phase, hp, kind: str, period: int):
 
 def make_learner(config: RunConfig, cfg: Config, env) -> offpolicy.Learner:
     """DQN's learner functions: a Q-network, its target copy and one optimiser."""
-    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, layer_norm=cfg.layer_norm)
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, cfg.layer_norm, env.observation_space.shape)
     total_steps = offpolicy.total_grad_steps(config, cfg, env.num_envs)
 
     def optimizer(hp):

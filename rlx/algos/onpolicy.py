@@ -27,7 +27,7 @@ from flax import struct
 from rlx.algos import common, explore, losses, optim
 from rlx.algos.rollout import EnvCarry, rollout, reset
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
-from rlx.nets import NETWORKS, ActorCritic, make_dist
+from rlx.nets import NETWORKS, ActorCritic, make_dist, space_shape
 
 # ---------------------------------------------------------------- config mixins
 
@@ -267,6 +267,7 @@ def make_network(cfg: NetConfig, env):
         network=cfg.network,
         obs_key=cfg.obs_key,
         critic_obs_key=cfg.critic_obs_key,
+        obs_shape=space_shape(env.observation_space),
     )
     return net, dist
 

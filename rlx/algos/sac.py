@@ -33,7 +33,7 @@ from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open
 from rlx.envs import Discrete
 from rlx.nets import ACTIVATIONS, MLP, make_dist
 from rlx.nets.batch_renorm import BatchRenorm
-from rlx.nets.mlp import dense
+from rlx.nets.mlp import dense, flatten_obs, obs_ndim_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,9 +77,11 @@ class Critic(nn.Module):
     batch_renorm: bool = False
     bn_momentum: float = 0.99
     bn_warmup: int = 100_000
+    obs_ndim: int = 1  # rank of one observation: its axes are flattened first (MinAtar frames)
 
     @nn.compact
     def __call__(self, obs, action=None, train: bool = False):
+        obs = flatten_obs(obs, self.obs_ndim)
         x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
         act = ACTIVATIONS[self.activation]
         norm = lambda: BatchRenorm(momentum=self.bn_momentum, warmup_steps=self.bn_warmup)  # noqa: E731
@@ -110,10 +112,11 @@ class Actor(nn.Module):
     head_size: int
     hidden: Sequence[int] = (256, 256)
     activation: str = "relu"
+    obs_ndim: int = 1
 
     @nn.compact
     def __call__(self, obs):
-        return dense(self.head_size, 0.01)(MLP(self.hidden, self.activation)(obs))
+        return dense(self.head_size, 0.01)(MLP(self.hidden, self.activation, obs_ndim=self.obs_ndim)(obs))
 
 
 # ---------------------------------------------------------------- the soft learner (shared with CrossQ)
@@ -150,9 +153,16 @@ def build_nets(cfg, env, *, batch_renorm: bool = False, bn_momentum: float = 0.9
     if (kind == "categorical") != discrete:
         raise ConfigError(f"algo.dist: {kind!r} does not fit the action space {env.action_space}")
     adim = common.action_dim(env.action_space)
-    actor = Actor(adim if discrete else 2 * adim, cfg.hidden, cfg.activation)
+    obs_ndim = obs_ndim_of(getattr(env.observation_space, "shape", None))  # dict obs: as before
+    actor = Actor(adim if discrete else 2 * adim, cfg.hidden, cfg.activation, obs_ndim)
     critic = TwinCritic(
-        adim if discrete else 1, cfg.critic_hidden or cfg.hidden, cfg.activation, batch_renorm, bn_momentum, bn_warmup
+        adim if discrete else 1,
+        cfg.critic_hidden or cfg.hidden,
+        cfg.activation,
+        batch_renorm,
+        bn_momentum,
+        bn_warmup,
+        obs_ndim,
     )
     return Nets(actor, critic, discrete, kind, adim, cfg.min_std)
 

@@ -71,7 +71,7 @@ def make_algo(config: RunConfig, env=None) -> common.Algo:
     env = onpolicy.build_env(config, env)
     if not isinstance(env.action_space, envs.Discrete):
         raise ConfigError(f"algo: sarsa needs a discrete action space, {config.env} has {env.action_space}")
-    net = QNetwork(num_outputs=env.action_space.n, hidden=cfg.hidden, activation=cfg.activation)
+    net = QNetwork(env.action_space.n, cfg.hidden, cfg.activation, obs_shape=env.observation_space.shape)
 
     def schedules(hp, frames, total_frames):
         value = exploration.schedule(

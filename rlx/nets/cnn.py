@@ -1,8 +1,19 @@
-"""The Nature CNN torso (Mnih et al. 2015, "Human-level control through deep RL").
+"""Image torsos: the Nature CNN (Mnih et al. 2015, "Human-level control through deep RL") and the
+MinAtar network (Young & Tian 2019, "MinAtar: An Atari-Inspired Testbed", arXiv:1903.03176).
 
-conv 32 8x8 stride 4 -> conv 64 4x4 stride 2 -> conv 64 3x3 stride 1 -> dense 512, ReLU, with
-orthogonal sqrt(2) initialisation as in baselines / CleanRL's PPO-Atari. Frames arrive as ``uint8``
-(the env bridge copies bytes, not floats) and are scaled to [0, 1] here, at the first layer.
+Nature CNN: conv 32 8x8 stride 4 -> conv 64 4x4 stride 2 -> conv 64 3x3 stride 1 -> dense 512, ReLU,
+with orthogonal sqrt(2) initialisation as in baselines / CleanRL's PPO-Atari. Frames arrive as
+``uint8`` (the env bridge copies bytes, not floats) and are scaled to [0, 1] here, at the first layer.
+Its layers need frames of at least 36x36 (``NATURE_MIN_SIZE``).
+
+MinAtar network: conv 16 3x3 stride 1 (VALID) -> dense 128, ReLU, the network of the MinAtar paper's
+DQN and actor-critic baselines (and of its ``examples/dqn.py``); ``image_torso`` picks it for frames
+smaller than the Nature CNN's minimum (MinAtar's 10x10, gymnax's 30x40 Pong-misc).
+
+Layout: envpool's Atari frames are channels-first ``(stack, 84, 84)``, gymnax's MinAtar frames
+channels-last ``(10, 10, C)``. ``image_torso`` reads the layout from the observation space's shape
+once, at build time (``channels_last``: the channel axis is the smaller end axis), and sets it as a
+static field of the torso.
 
 Convolutions on CPU run as one matrix product over patches (``conv_impl="auto"``). XLA:CPU's
 convolution gradients are very slow inside a loop body (PPO's epoch / minibatch ``lax.scan``): a
@@ -85,9 +96,15 @@ class Conv(nn.Module):
             y = x @ patch_kernel(kernel, self.stride)
         else:
             x = _scaled(x)
+            lead = x.shape[:-3]  # lax.conv takes one batch axis: (T, envs, H, W, C) folds into it
             y = jax.lax.conv_general_dilated(
-                x, kernel, (self.stride, self.stride), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC")
+                x.reshape((-1,) + x.shape[-3:]),
+                kernel,
+                (self.stride, self.stride),
+                "VALID",
+                dimension_numbers=("NHWC", "HWIO", "NHWC"),
             )
+            y = y.reshape(lead + y.shape[1:])
         return y + bias
 
 
@@ -100,10 +117,12 @@ class NatureCNN(nn.Module):
     channels_first: bool = True  # envpool's Atari frames are (stack, height, width)
     gain: float = 2.0**0.5
     conv_impl: str = "auto"  # "matmul": patches @ kernel (the CPU default), "xla": lax.conv (GPU)
+    add_channel: bool = False  # (H, W) frames: one channel
 
     @nn.compact
     def __call__(self, obs):
-        x = jnp.moveaxis(obs, -3, -1) if self.channels_first else obs  # still uint8: bytes move
+        x = obs[..., None] if self.add_channel else obs
+        x = jnp.moveaxis(x, -3, -1) if self.channels_first and not self.add_channel else x  # still uint8
         for i, (features, kernel, stride) in enumerate(NATURE_CONVS):
             x = Conv(
                 features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name=f"Conv_{i}"
@@ -112,3 +131,61 @@ class NatureCNN(nn.Module):
         x = x.reshape(x.shape[:-3] + (-1,))
         x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)
         return nn.relu(x)
+
+
+NATURE_MIN_SIZE = 36  # smallest frame side the Nature CNN's three VALID convolutions fit
+MINATAR_CONV = (16, 3, 1)  # (features, kernel, stride): Young & Tian 2019
+
+
+class MinAtarCNN(nn.Module):
+    """One conv 16 3x3 stride 1 -> dense 128, ReLU (Young & Tian 2019's MinAtar baselines)."""
+
+    features: int = 128
+    channels_last: bool = True  # gymnax's MinAtar frames are (10, 10, C)
+    gain: float = 2.0**0.5
+    conv_impl: str = "auto"
+    add_channel: bool = False  # (H, W) boards (bsuite's Catch, DeepSea): one channel
+
+    @nn.compact
+    def __call__(self, obs):
+        x = obs[..., None] if self.add_channel else obs
+        x = x if self.channels_last else jnp.moveaxis(x, -3, -1)
+        features, kernel, stride = MINATAR_CONV
+        x = Conv(features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name="Conv_0")(x)
+        x = nn.relu(x)
+        x = x.reshape(x.shape[:-3] + (-1,))
+        x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)
+        return nn.relu(x)
+
+
+def channels_last(shape) -> bool:
+    """The layout of an image observation ``shape``: True for ``(H, W, C)``, False for ``(C, H, W)``.
+
+    The channel axis is the smaller end axis (frame stacks and colour planes are few, frame sides
+    many): envpool Atari ``(4, 84, 84)`` is channels-first, MinAtar ``(10, 10, C)`` channels-last;
+    a tie (``(4, 4, 4)``) reads as channels-last, flax's convention."""
+    return shape[-1] <= shape[0]
+
+
+def image_torso(obs_shape=None, conv_impl: str = "auto", name=None):
+    """The CNN torso for one observation shape (static): the Nature CNN for frames of at least
+    ``NATURE_MIN_SIZE`` a side, the MinAtar network for smaller ones, each in the frame's layout.
+    ``None`` keeps the Nature CNN on envpool's channels-first frames (the layout before shapes were
+    passed in); a rank-2 ``(H, W)`` board is read as one channel."""
+    if obs_shape is None:
+        return NatureCNN(conv_impl=conv_impl, name=name)
+    shape = tuple(obs_shape)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"network: cnn needs image observations (H, W, C), (C, H, W) or (H, W); got shape {shape}")
+    single = len(shape) == 2  # (H, W): one channel, added at the input
+    if single:
+        shape = shape + (1,)
+    last = channels_last(shape)
+    h, w = shape[:2] if last else shape[1:]
+    if min(h, w) < MINATAR_CONV[1]:
+        raise ValueError(
+            f"network: cnn needs frames of at least {MINATAR_CONV[1]}x{MINATAR_CONV[1]}, got shape {shape}"
+        )
+    if min(h, w) < NATURE_MIN_SIZE:
+        return MinAtarCNN(channels_last=last, add_channel=single, conv_impl=conv_impl, name=name)
+    return NatureCNN(channels_first=not last, add_channel=single, conv_impl=conv_impl, name=name)

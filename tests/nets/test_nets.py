@@ -99,3 +99,76 @@ def test_nature_cnn_conv_impls_share_parameters_and_outputs():
     y_mm = NatureCNN(conv_impl="matmul").apply(params, obs)
     assert y_mm.shape == (3, 512) and y_mm.dtype == jnp.float32
     np.testing.assert_allclose(y_mm, y_xla, rtol=1e-4, atol=1e-5)
+
+
+def test_image_torso_reads_layout_and_size_from_the_obs_shape():
+    """Atari through envpool is channels-first (4, 84, 84): the Nature CNN; MinAtar is channels-last
+    (10, 10, C), too small for the Nature CNN's 8x8 stride-4 layer: the MinAtar network."""
+    from rlx.nets import MinAtarCNN, NatureCNN, image_torso
+
+    atari = image_torso((4, 84, 84))
+    assert isinstance(atari, NatureCNN) and atari.channels_first
+    assert isinstance(image_torso((84, 84, 4)), NatureCNN) and not image_torso((84, 84, 4)).channels_first
+    minatar = image_torso((10, 10, 4))
+    assert isinstance(minatar, MinAtarCNN) and minatar.channels_last
+    assert isinstance(image_torso((4, 10, 10)), MinAtarCNN) and not image_torso((4, 10, 10)).channels_last
+    assert isinstance(image_torso(None), NatureCNN) and image_torso(None).channels_first  # as before shapes
+    for bad in ((4,), (2, 2, 2, 2), (2, 2, 3)):
+        try:
+            image_torso(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"image_torso accepted {bad}")
+
+
+def test_minatar_cnn_shapes_layouts_and_conv_impls():
+    """Young & Tian 2019: conv 16 3x3 stride 1 (VALID) -> dense 128. The two layouts are the same
+    network on transposed frames, and both convolution paths share parameters and outputs, also
+    with leading (time, env) axes."""
+    from rlx.nets import MinAtarCNN
+
+    obs = (jax.random.uniform(jax.random.key(0), (3, 2, 10, 10, 4)) < 0.2).astype(jnp.float32)
+    net = MinAtarCNN(conv_impl="matmul")
+    params = net.init(jax.random.key(1), obs[0])
+    assert params["params"]["Conv_0"]["kernel"].shape == (3, 3, 4, 16)
+    assert params["params"]["Dense_0"]["kernel"].shape == (8 * 8 * 16, 128)
+    y = net.apply(params, obs)
+    assert y.shape == (3, 2, 128)
+    y_xla = MinAtarCNN(conv_impl="xla").apply(params, obs)
+    np.testing.assert_allclose(y, y_xla, rtol=1e-4, atol=1e-5)
+    first = MinAtarCNN(channels_last=False, conv_impl="matmul").apply(params, jnp.moveaxis(obs, -1, -3))
+    np.testing.assert_allclose(first, y, rtol=1e-5, atol=1e-6)
+
+
+def test_actor_critic_cnn_on_minatar_and_q_network_on_frames():
+    from rlx.nets import QNetwork
+
+    shape = (10, 10, 6)
+    obs = jnp.ones((5, *shape))
+    net = ActorCritic(action_dim=4, network="cnn", obs_shape=shape)
+    p = net.init(jax.random.key(0), obs)
+    head, _, value = net.apply(p, obs)
+    assert head.shape == (5, 4) and value.shape == (5,)
+    assert p["params"]["actor"]["Conv_0"]["kernel"].shape == (3, 3, 6, 16)
+    board = ActorCritic(action_dim=3, network="cnn", obs_shape=(10, 5))  # bsuite Catch: (H, W), one channel
+    bp = board.init(jax.random.key(0), jnp.ones((2, 10, 5)))
+    assert bp["params"]["actor"]["Conv_0"]["kernel"].shape == (3, 3, 1, 16)
+    assert board.apply(bp, jnp.ones((2, 10, 5)))[0].shape == (2, 3)
+    q = QNetwork(4, (32,), obs_shape=shape)
+    qp = q.init(jax.random.key(0), obs)
+    assert q.apply(qp, obs).shape == (5, 4) and qp["params"]["MLP_0"]["Dense_0"]["kernel"].shape == (600, 32)
+
+
+def test_flat_obs_networks_are_unchanged_by_the_obs_shape():
+    """A flat observation: passing its shape changes no parameter and no output (CartPole, Pendulum)."""
+    from rlx.nets import QNetwork
+
+    obs = jax.random.normal(jax.random.key(0), (7, 4))
+    for a, b in (
+        (ActorCritic(action_dim=2), ActorCritic(action_dim=2, obs_shape=(4,))),
+        (ActorCritic(action_dim=1, dist="normal"), ActorCritic(action_dim=1, dist="normal", obs_shape=(4,))),
+        (QNetwork(2), QNetwork(2, obs_shape=(4,))),
+    ):
+        pa, pb = a.init(jax.random.key(1), obs), b.init(jax.random.key(1), obs)
+        jax.tree.map(np.testing.assert_array_equal, pa, pb)
+        jax.tree.map(np.testing.assert_array_equal, a.apply(pa, obs), b.apply(pb, obs))
