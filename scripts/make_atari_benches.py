@@ -227,9 +227,9 @@ def bench_for(row: dict, cnn: dict[str, bool]) -> str:
     header.append(f"Networks: algo.network: cnn (the Nature CNN) for {', '.join(with_cnn) or 'none'}.")
     if no_cnn:
         header += [
-            f"{', '.join(no_cnn)}: their Config has no `network` field (no CNN option) in rlx yet, so these",
-            "sections compose but their MLP does not build on 84x84 frames; they hold the published settings",
-            "for when a CNN option lands (this generator then adds network: cnn; --check flags the file stale).",
+            f"{', '.join(no_cnn)}: their Config has no `network` field (no CNN option) in rlx yet: their MLPs",
+            "flatten the 4x84x84 frames (they run, slowly and far from the published networks); the sections",
+            "hold the published settings for when a CNN option lands (this generator then adds network: cnn).",
         ]
 
     env = {

@@ -149,23 +149,8 @@ TINY = {
 }
 
 
-def _has_cnn(algo: str) -> bool:
-    return "network" in {f.name for f in dataclasses.fields(algo_module(algo).Config)}
-
-
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(
-    "algo",
-    [
-        pytest.param(
-            a,
-            marks=pytest.mark.xfail(
-                not _has_cnn(a), reason=f"{a}'s Config has no network field: its MLP does not take frames", strict=True
-            ),
-        )
-        for a in ATARI_ALGOS
-    ],
-)
+@pytest.mark.parametrize("algo", ATARI_ALGOS)
 def test_one_update_on_breakout(algo):
     """The Breakout bench's tuned section shrunk to 2 envs: init and one update compile and run (uint8
     frames through the network), finite loss. PPO's CNN compile is most of the ~30 s."""
