@@ -12,10 +12,9 @@ import jax
 import jax.numpy as jnp
 
 
-class Categorical:
-    def __init__(self, logits):
-        self.dist = distrax.Categorical(logits=logits)
-        self.logits = logits
+class _Delegating:
+    """What the distrax-backed distributions share: sampling, log-probability and entropy from
+    ``self.dist``, and raw actions that go to the env unchanged."""
 
     def sample(self, key):
         return self.dist.sample(seed=key)
@@ -25,6 +24,15 @@ class Categorical:
 
     def entropy(self, key=None):
         return self.dist.entropy()
+
+    def to_env(self, action):
+        return action
+
+
+class Categorical(_Delegating):
+    def __init__(self, logits):
+        self.dist = distrax.Categorical(logits=logits)
+        self.logits = logits
 
     def mode(self):
         return jnp.argmax(self.logits, axis=-1)
@@ -32,31 +40,16 @@ class Categorical:
     def probs(self):
         return jax.nn.softmax(self.logits, axis=-1)
 
-    def to_env(self, action):
-        return action
 
-
-class Normal:
+class Normal(_Delegating):
     """Diagonal Gaussian; the env wrapper clips its samples to the action bounds."""
 
     def __init__(self, loc, scale):
         self.dist = distrax.MultivariateNormalDiag(loc, scale)
         self.loc, self.scale = loc, scale
 
-    def sample(self, key):
-        return self.dist.sample(seed=key)
-
-    def log_prob(self, action):
-        return self.dist.log_prob(action)
-
-    def entropy(self, key=None):
-        return self.dist.entropy()
-
     def mode(self):
         return self.loc
-
-    def to_env(self, action):
-        return action
 
 
 class TanhNormal:
