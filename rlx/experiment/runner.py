@@ -144,19 +144,11 @@ def run(
     group = Group([Trial(config, run_dir)])
     progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
     resume = resume and _has_checkpoint(run_dir, progress)
-    skipped = []
-    # first: nothing in the folder changes on failure
-    resumed = group.restore(checkpoint, lambda s, why: skipped.append((s, why))) if resume else None
-    for step, why in skipped:
-        progress.notice(f"rlx: skipped checkpoint {step}: {why}")
+    resumed = _restore(group, checkpoint, progress) if resume else None  # first: the folder unchanged on failure
     progress.message(_start_line(config, group, run_dir))
     loop = group.start(progress, resumed)  # built and compiled before the folder exists: a refusal leaves none
     if resumed is not None:
-        from rlx.experiment.checkpoint import drop_steps_after
-
-        dropped = drop_steps_after(run_dir, resumed["step"])
-        if dropped:
-            progress.notice(f"rlx: removed checkpoints {', '.join(map(str, dropped))} (after the one resumed)")
+        _drop_later(run_dir, resumed["step"], progress)
     if run_dir:
         run_dir.mkdir(parents=True, exist_ok=True)
         if not resume:
@@ -174,17 +166,27 @@ def run(
     summary = _finish(config, loop, sinks, run_dir, progress, t_start)
     sessions = [{k: v for k, v in s.items() if k != "seed"} for s in summary["sessions"]]
     frames, reward = np.asarray(loop.history.frames), loop.history.total_reward()
-    return TrialResult(
-        run_dir,
-        summary["trial"],
-        sessions,
-        frames,
-        reward,
-        summary["wall_s"],
-        loop.compile_s,
-        loop.state,
-        loop.frames_per_seed,
-    )
+    fields = (summary["trial"], sessions, frames, reward, summary["wall_s"], loop.compile_s, loop.state)
+    return TrialResult(run_dir, *fields, loop.frames_per_seed)
+
+
+def _restore(group: Group, which, progress) -> dict:
+    """The group's state at checkpoint ``which``; each damaged checkpoint skipped on the way is a line."""
+    skipped = []
+    resumed = group.restore(which, lambda step, why: skipped.append((step, why)))
+    for step, why in skipped:
+        progress.notice(f"rlx: skipped checkpoint {step}: {why}")
+    return resumed
+
+
+def _drop_later(run_dir: pathlib.Path, step: int, progress):
+    """Removes the checkpoints after the one resumed (damaged, or passed over by ``checkpoint=``): the
+    resumed run writes those steps again."""
+    from rlx.experiment.checkpoint import drop_steps_after
+
+    dropped = drop_steps_after(run_dir, step)
+    if dropped:
+        progress.notice(f"rlx: removed checkpoints {', '.join(map(str, dropped))} (after the one resumed)")
 
 
 def _has_checkpoint(run_dir: pathlib.Path, progress) -> bool:
