@@ -10,6 +10,7 @@ keyed by frame; each metric appears per seed (``seed<k>/<metric>``) and as the m
 from __future__ import annotations
 
 import os
+import sys
 import pathlib
 
 import numpy as np
@@ -29,7 +30,26 @@ class WandbLogger:
         id_file = run_dir / "wandb" / "rlx_run_id"
         # a resumed run continues the same wandb run (steps it already has are skipped by wandb)
         run_id = id_file.read_text().strip() if resume and id_file.is_file() else None
-        self.run = wandb.init(
+        try:
+            self.run = self._init(wandb, config, run_dir, run_id, resume, timeout=20, mode=None)
+        except Exception as err:  # no network, a bad key: log offline, never cost the run
+            from rlx.errors import first_line
+
+            print(
+                f"rlx: wandb online failed ({first_line(err)}); logging offline in {run_dir / 'wandb'} "
+                "(upload later with `wandb sync`)",
+                file=sys.stderr,
+                flush=True,
+            )
+            os.environ["WANDB_MODE"] = "offline"
+            self.run = self._init(wandb, config, run_dir, run_id, resume, timeout=60, mode="offline")
+        id_file.parent.mkdir(parents=True, exist_ok=True)
+        id_file.write_text(self.run.id)
+
+    @staticmethod
+    def _init(wandb, config, run_dir, run_id, resume, timeout, mode):
+        return wandb.init(
+            mode=mode,
             id=run_id,
             resume="allow" if run_id else None,
             project=config.logger.wandb_project,
@@ -39,10 +59,8 @@ class WandbLogger:
             group=f"{config.algo.name}_{config.env}",
             job_type="resume" if resume else "train",
             reinit="finish_previous",
-            settings=wandb.Settings(init_timeout=60, silent=True, console="off"),
+            settings=wandb.Settings(init_timeout=timeout, silent=True, console="off"),
         )
-        id_file.parent.mkdir(parents=True, exist_ok=True)
-        id_file.write_text(self.run.id)
 
     def log_rows(self, rows: list[dict]):
         """metrics.csv rows (one per seed per log point) -> one wandb step per log point."""
