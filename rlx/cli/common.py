@@ -20,7 +20,8 @@ from rlx.errors import first_line
 HELP = ("-h", "--help")
 # known error types: classes, or "module:Class" matched only if the module is already imported, so
 # naming CheckpointError does not import orbax and jax for a command that never got that far
-ALWAYS_KNOWN = ("rlx.cli.common:UsageError", "rlx.config.schema:ConfigError")
+# OSError: a full disk, a read-only filesystem, a permission: the machine's state, not a bug to trace
+ALWAYS_KNOWN = ("rlx.cli.common:UsageError", "rlx.config.schema:ConfigError", OSError)
 
 
 class UsageError(ValueError):

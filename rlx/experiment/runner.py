@@ -116,7 +116,24 @@ def _run_dir(config: RunConfig, run_dir, resume: bool) -> pathlib.Path | None:
         from rlx.experiment.checkpoint import CheckpointError
 
         raise CheckpointError("resume needs a run folder")
-    return (pathlib.Path(run_dir) if run_dir else paths.run_dir_for(config)) if write else None
+    if not write:
+        return None
+    run_dir = pathlib.Path(run_dir) if run_dir else paths.run_dir_for(config)
+    _check_writable(run_dir)
+    return run_dir
+
+
+def _check_writable(run_dir: pathlib.Path):
+    """A folder the run cannot write is one line before anything compiles, not a traceback after."""
+    import os
+
+    existing = run_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        from rlx.config import ConfigError
+
+        raise ConfigError(f"logger.out_dir: cannot write {run_dir} ({existing} is not writable)")
 
 
 def run(

@@ -67,3 +67,25 @@ def test_bad_input_is_refused_before_the_run_folder_exists(tmp_path, overrides, 
         runner.run(load(*overrides, f"logger.out_dir={tmp_path}", "logger.name=run", "logger.progress=false"))
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_an_unwritable_out_dir_is_one_line_before_anything_compiles(tmp_path, monkeypatch):
+    """(The tests run as root, which writes anywhere: the permission answer is stood in for.)"""
+    import os
+
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
+    with pytest.raises(ConfigError, match=r"logger.out_dir: cannot write .*run \(.* is not writable\)"):
+        runner.run(load(f"logger.out_dir={tmp_path}", "logger.name=run"))
+
+
+def test_a_full_disk_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from rlx.cli import train
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", "runs/x/metrics.csv")
+
+    monkeypatch.setattr(runner, "run", full)
+    assert train.main(["max_frame=1000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["rlx train: error: [Errno 28] No space left on device: 'runs/x/metrics.csv'"]
