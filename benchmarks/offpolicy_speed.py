@@ -26,7 +26,7 @@ import sys
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
 from mdtable import machine, today, write_section  # noqa: E402
 
-from rlx import runner  # noqa: E402
+from rlx.experiment import runner  # noqa: E402
 from rlx.config.compose import load  # noqa: E402
 
 SLM_FPS = {"dqn": 1_000, "ddqn_per": 8_000, "sac": 100}  # SLM-Lab's CartPole rates (SAC: "<100")
