@@ -271,19 +271,10 @@ def main(argv=None) -> int:
         if unknown:
             parser.error(f"not in {REFERENCE.name}: {', '.join(sorted(unknown))}")
         rows = [r for r in rows if game_of(r["env"]) in args.games]
-    stale = []
-    for row in rows:
-        text = bench_for(row, cnn)
-        path = out / f"{snake_case(game_of(row['env']))}.yaml"
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(path.name)
-        else:
-            path.write_text(text)
-    if args.check and stale:
-        print(f"stale atari benches (run scripts/make_atari_benches.py): {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    from rlx.configs import write_or_check
+
+    files = {out / f"{snake_case(game_of(row['env']))}.yaml": bench_for(row, cnn) for row in rows}
+    return write_or_check(files, args.check, "scripts/make_atari_benches.py")
 
 
 if __name__ == "__main__":

@@ -192,19 +192,11 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "__init__.py").touch()
     refs = reference_rows()
-    stale = []
-    for env_id in args.envs or registry.ALL_ENVS:
-        text = render(*bench_for(env_id, refs.get(env_id)))
-        path = out / f"{snake_case(env_id)}.yaml"
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(path.name)
-        else:
-            path.write_text(text)
-    if args.check and stale:
-        print(f"stale playground benches: {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    from rlx.configs import write_or_check
+
+    envs = args.envs or registry.ALL_ENVS
+    files = {out / f"{snake_case(e)}.yaml": render(*bench_for(e, refs.get(e))) for e in envs}
+    return write_or_check(files, args.check, "scripts/make_playground_benches.py")
 
 
 if __name__ == "__main__":
