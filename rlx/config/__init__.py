@@ -4,6 +4,7 @@ a config the way the command line does it (``compose``). The names below are the
 from rlx.config.compose import available, compose_dict, load, load_run
 from rlx.config.run import (
     CheckpointConfig,
+    EvalConfig,
     DistributedConfig,
     HubConfig,
     LoggerConfig,
@@ -25,6 +26,7 @@ from rlx.config.schema import (
 
 __all__ = [
     "CheckpointConfig",
+    "EvalConfig",
     "ConfigError",
     "DistributedConfig",
     "HubConfig",

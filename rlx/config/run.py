@@ -50,6 +50,21 @@ class CheckpointConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation during training (``rlx.evaluate.episodes``): the deterministic policy on fresh envs with
+    their own keys and the training normaliser frozen, run inside the chunk program at log points and
+    logged as ``eval_return`` (metrics.csv, wandb, plots/eval_return.png, trial_metrics.json). It reads
+    the train state and never changes it. As Brax and MuJoCo Playground evaluate between training epochs."""
+
+    every_frames: int = field(
+        0, check=between(0, 10**12), help="frames per seed between evaluations, a multiple of log_frequency; 0: off"
+    )
+    episodes: int = field(10, check=between(1, 2**16), help="episodes per evaluation (one fresh env each)")
+    max_steps: int = field(27_000, check=between(1, 10**8), help="an episode still running after this is not counted")
+    deterministic: bool = field(True, help="the distribution's mode (false: sample)")
+
+
+@dataclasses.dataclass(frozen=True)
 class HubConfig:
     """Mirror of the run folder to a HuggingFace Hub repo (rlx.hub); the token is never stored."""
 
@@ -90,6 +105,7 @@ class RunConfig:
     wrappers: WrapperConfig = field(default_factory=WrapperConfig)
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     hub: HubConfig = field(default_factory=HubConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
 

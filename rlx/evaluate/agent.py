@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rlx.config import ConfigError, RunConfig, to_dict
+from rlx.evaluate.episodes import action_bounds, eval_env, normalize, normalizer, play_episodes
 
 POLICY_FORMAT = 1
 POLICY_SUFFIX = ".rlx"
@@ -81,23 +82,29 @@ class Agent:
         return ""
 
     @functools.cached_property
-    def policy_fn(self):
-        """``(params, rms, obs, key, deterministic) -> env action`` for a batch, jitted once."""
-        algo, clip, eps, low, high = self._algo, self.obs_clip, self.obs_eps, self.action_low, self.action_high
+    def agent_policy(self):
+        """``(params, rms, obs, key, deterministic) -> action`` in the training env's action space (the
+        source's ``RescaleAction`` maps it onto the bounds): what rlx envs take, jitted once."""
+        algo, clip, eps = self._algo, self.obs_clip, self.obs_eps
 
         def policy(params, rms, obs, key, deterministic):
-            if rms is not None:  # NormalizeObs's formula, statistics frozen
+            return algo.act(params, normalize(rms, obs, clip, eps), key, deterministic)
 
-                def norm(r, o):
-                    return jnp.clip((o - r.mean) / jnp.sqrt(r.var + eps), -clip, clip)
+        return jax.jit(policy, static_argnums=4)
 
-                obs = {k: norm(rms[k], o) for k, o in obs.items()} if isinstance(obs, dict) else norm(rms, obs)
-            action = algo.act(params, obs, key, deterministic)
-            if low is not None:  # RescaleAction's mapping of [-1, 1] onto the bounds
+    @functools.cached_property
+    def policy_fn(self):
+        """``(params, rms, obs, key, deterministic) -> env action`` for a batch: ``agent_policy`` with
+        ``RescaleAction``'s mapping of [-1, 1] onto the bounds applied, jitted once."""
+        policy, low, high = self.agent_policy, self.action_low, self.action_high
+
+        def env_policy(params, rms, obs, key, deterministic):
+            action = policy(params, rms, obs, key, deterministic)
+            if low is not None:
                 action = low + (jnp.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (high - low)
             return action
 
-        return jax.jit(policy, static_argnums=4)
+        return jax.jit(env_policy, static_argnums=4)
 
     def _batched(self, obs):
         """``(obs as float32 batch, whether a batch axis was added)``; dict observations per entry."""
@@ -140,12 +147,13 @@ class Agent:
         return np.asarray(returns, np.float32)
 
     def _evaluate_rlx(self, name, episodes, deterministic, seed, max_steps):
-        from rlx import envs
+        config = self.config if name == self.config.env else dataclasses.replace(self.config, env=name, env_kwargs={})
+        env, policy, params, rms = eval_env(config, episodes), self.agent_policy, self.params, self.obs_rms
 
-        kwargs = self.config.env_kwargs if name == self.config.env else {}
-        env = envs.EpisodeStats(envs.make_batched(name, episodes, **kwargs))
-        run = jax.jit(functools.partial(play_episodes, env, self.policy_fn, deterministic, max_steps))
-        returns, _, finished = jax.device_get(run(self.params, self.obs_rms, jax.random.key(seed)))
+        def run(key):
+            return play_episodes(env, lambda obs, k: policy(params, rms, obs, k, deterministic), max_steps, key)
+
+        returns, _, finished = jax.device_get(jax.jit(run)(jax.random.key(seed)))
         return np.where(finished, returns, np.nan).astype(np.float32)  # NaN: cut at max_steps
 
     # ------------------------------------------------------------ saving
@@ -174,42 +182,6 @@ class Agent:
         tmp.write_bytes(serialization.msgpack_serialize(jax.device_get(payload)))
         tmp.replace(path)  # a crash mid-write never leaves a truncated policy behind
         return path
-
-
-def play_episodes(env, policy, deterministic, max_steps, params, rms, key):
-    """One episode per env of ``env`` (an ``EpisodeStats`` stack): ``(returns, lengths, finished)``;
-    an episode still running after ``max_steps`` keeps its partial raw return and ``finished=False``."""
-    k_reset, k_loop = jax.random.split(key)
-    state, obs = env.reset(k_reset)
-    zeros = jnp.zeros(env.num_envs, jnp.float32)
-
-    def cond(c):
-        return jnp.logical_and(~jnp.all(c["done"]), c["t"] < max_steps)
-
-    def body(c):
-        key, k_act, k_env = jax.random.split(c["key"], 3)
-        out = env.step(c["state"], policy(params, rms, c["obs"], k_act, deterministic), k_env)
-        first = jnp.logical_and(out.info["episode_done"], ~c["done"])
-        return {
-            "state": out.state,
-            "obs": out.obs,
-            "key": key,
-            "t": c["t"] + 1,
-            "done": jnp.logical_or(c["done"], out.info["episode_done"]),
-            "ret": jnp.where(first, out.info["episode_return"], c["ret"]),
-            "len": jnp.where(first, out.info["episode_length"], c["len"]),
-            "run_ret": jnp.where(c["done"], c["run_ret"], c["run_ret"] + out.reward),
-        }
-
-    c = {
-        "state": state,
-        "obs": obs,
-        "key": k_loop,
-        "t": jnp.zeros((), jnp.int32),
-        "done": jnp.zeros(env.num_envs, bool),
-    }
-    c = jax.lax.while_loop(cond, body, {**c, "ret": zeros, "len": zeros, "run_ret": zeros})
-    return jnp.where(c["done"], c["ret"], c["run_ret"]), c["len"], c["done"]
 
 
 def _yaml(data: dict) -> str:
@@ -246,8 +218,8 @@ def load_seeds(run_dir, checkpoint: str | int = "best", seeds: list[int] | None 
     algo = algo_module(config.algo.name).make_algo(config)
     keys = jax.random.split(jax.random.key(config.seed), config.num_seeds)
     state, _, step = ckpt_lib.load(run_dir, jax.eval_shape(jax.vmap(algo.init), keys), checkpoint)
-    rms, clip, eps = _normalizer(algo.env, state)
-    low, high = _bounds(algo.env)
+    rms, clip, eps = normalizer(algo.env, state.carry.env_state)
+    low, high = action_bounds(algo.env)
     agents = []
     for s in seeds:
         i = run_seeds.index(s)
@@ -257,30 +229,6 @@ def load_seeds(run_dir, checkpoint: str | int = "best", seeds: list[int] | None 
         agent.__dict__["_algo"] = algo  # built once for every seed
         agents.append(agent)
     return agents
-
-
-def _normalizer(env, state):
-    """``(statistics, clip, eps)`` of the training env's ``NormalizeObs`` layer, or ``(None, ...)``."""
-    from rlx.envs.wrappers import NormalizeObs, find_state
-
-    layer = env
-    while layer is not None and not isinstance(layer, NormalizeObs):
-        layer = getattr(layer, "env", None)
-    if layer is None:
-        return None, 10.0, 1e-8
-    return find_state(env, state.carry.env_state, NormalizeObs), layer.clip, layer.eps
-
-
-def _bounds(env):
-    """The env bounds ``RescaleAction`` maps [-1, 1] onto, or ``(None, None)`` (discrete actions)."""
-    from rlx.envs.wrappers import RescaleAction
-
-    layer = env
-    while layer is not None and not isinstance(layer, RescaleAction):
-        layer = getattr(layer, "env", None)
-    if layer is None:
-        return None, None
-    return np.asarray(layer._low, np.float32), np.asarray(layer._high, np.float32)
 
 
 def _load_file(path: pathlib.Path) -> Agent:
@@ -302,7 +250,7 @@ def _load_file(path: pathlib.Path) -> Agent:
     params = serialization.from_state_dict(algo.policy_params(shape), payload["params"])
     rms = payload["obs_rms"]
     if rms is not None:
-        rms = serialization.from_state_dict(_normalizer(algo.env, shape)[0], rms)
+        rms = serialization.from_state_dict(normalizer(algo.env, shape.carry.env_state)[0], rms)
     agent = Agent(config, params, rms, float(payload["obs_clip"]), float(payload["obs_eps"]))
     agent.action_low, agent.action_high = payload["action_low"], payload["action_high"]
     agent.seed, agent.checkpoint = int(payload["seed"]), (None if payload["checkpoint"] < 0 else payload["checkpoint"])

@@ -24,6 +24,7 @@ import numpy as np
 
 from rlx import envs
 from rlx.errors import first_line
+from rlx.evaluate.episodes import eval_env, play_episodes
 
 
 class EnjoyError(RuntimeError):
@@ -33,24 +34,17 @@ class EnjoyError(RuntimeError):
 # ---------------------------------------------------------------- evaluation
 
 
-def eval_env(config, num_envs: int):
-    """The run's source env with raw episode statistics and no normalisers (the agent normalises)."""
-    return envs.EpisodeStats(envs.make_batched(config.env, num_envs, **config.env_kwargs))
-
-
 def evaluate_agents(agents, episodes: int, deterministic: bool, key: int, max_steps: int):
     """``(returns, lengths, finished)`` of shape ``(seeds, episodes)``: every agent (one per seed, the
     same network) plays ``episodes`` episodes in one compiled program, vmapped over seeds."""
-    from rlx.evaluate.agent import play_episodes
-
     env = eval_env(agents[0].config, episodes)
     params = jax.tree.map(lambda *x: jnp.stack(x), *[a.params for a in agents])
     rms = None if agents[0].obs_rms is None else jax.tree.map(lambda *x: jnp.stack(x), *[a.obs_rms for a in agents])
-    policy = agents[0].policy_fn
+    policy = agents[0].agent_policy
     keys = jax.random.split(jax.random.key(key), len(agents))
 
     def one(p, r, k):
-        return play_episodes(env, policy, deterministic, max_steps, p, r, k)
+        return play_episodes(env, lambda obs, k_act: policy(p, r, obs, k_act, deterministic), max_steps, k)
 
     return jax.device_get(jax.jit(jax.vmap(one, in_axes=(0, None if rms is None else 0, 0)))(params, rms, keys))
 
@@ -61,7 +55,7 @@ def record_episode(agent, key, deterministic: bool, max_steps: int = 1000):
     env = eval_env(agent.config, 1)
     if renderer_for(env) is None:
         return None, env
-    policy = agent.policy_fn
+    policy = agent.agent_policy
     k_reset, k_loop = jax.random.split(key)
     env_state, obs = env.reset(k_reset)
 

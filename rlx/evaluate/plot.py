@@ -1,8 +1,9 @@
 """Learning curves: mean across seeds with a band of one standard deviation (clipped to the seeds'
 range), against frames.
 
-``plot_run(run_dir)`` draws a run's own graphs (``plots/total_reward.png`` and
-``plots/total_reward_ma.png``) at the end of training; ``rlx-plot RUN [RUN ...] title=X`` overlays
+``plot_run(run_dir)`` draws a run's own graphs (``plots/total_reward.png``,
+``plots/total_reward_ma.png`` and, with ``eval.every_frames``, ``plots/eval_return.png``) at the end
+of training; ``rlx-plot RUN [RUN ...] title=X`` overlays
 several runs (a sweep folder stands for its trials) in one graph (SLM-Lab's multi-trial graph: each
 trial's mean over its sessions with a +-1 std band, ``slm_lab/experiment/analysis.py``).
 """
@@ -90,6 +91,8 @@ def plot_runs(
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, path) in enumerate(runs):
         frames, values = load_curve(metrics_csv(path), column)
+        if column == "eval_return":  # evaluated at some log points only: the others are NaN
+            frames, values = frames[np.isfinite(values).any(0)], values[:, np.isfinite(values).any(0)]
         with warnings.catch_warnings():  # log points before any episode ended are NaN for every seed
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(values, axis=0)
@@ -117,11 +120,14 @@ def plot_runs(
 
 
 def plot_run(run_dir: pathlib.Path) -> list[pathlib.Path]:
-    """A run's own graphs, written to ``<run>/plots/``."""
+    """A run's own graphs, written to ``<run>/plots/`` (``eval_return.png`` too when it evaluated)."""
     run_dir = pathlib.Path(run_dir)
     label = run_label(run_dir)
     title = label.split(" (")[0]
+    with open(metrics_csv(run_dir), newline="") as f:
+        columns = next(csv.reader(f), [])
     return [
         plot_runs([(label, run_dir)], run_dir / "plots" / f"{column}.png", title=title, column=column)
-        for column in ("total_reward", "total_reward_ma")
+        for column in ("total_reward", "total_reward_ma", "eval_return")
+        if column in columns
     ]

@@ -20,7 +20,8 @@ import numpy as np
 from rlx.config import RunConfig
 from rlx.config.schema import traced_names
 from rlx.experiment import checkpoint, parallel
-from rlx.experiment.loop import Batch, History, Loop, check_memory, compile_chunk, plan_for
+from rlx.evaluate.episodes import make_evaluator
+from rlx.experiment.loop import Batch, History, Loop, check_memory, compile_chunk, eval_keys_for, plan_for
 
 
 @dataclasses.dataclass
@@ -118,11 +119,13 @@ class Group:
             )
         t0 = time.perf_counter()
         state = self._init() if resumed is None else parallel.shard(resumed["state"], self.sharding)
-        compiled = compile_chunk(self.algo, state, self.plan.chunk_len)
+        eval_keys = parallel.shard(eval_keys_for(jnp.tile(self.keys, self.batch.trials)), self.sharding)
+        evaluate = make_evaluator(self.config, self.algo) if self.plan.is_eval is not None else None
+        compiled = compile_chunk(self.algo, state, eval_keys, self.plan.chunk_len, evaluate)
         check_memory(compiled)
         jax.block_until_ready(state)
         compile_s = time.perf_counter() - t0
         progress.message(f"rlx: compiled in {compile_s:.1f}s")
-        loop = Loop(self.algo, self.plan, self.batch, state, compiled, compile_s, resumed)
+        loop = Loop(self.algo, self.plan, self.batch, state, compiled, eval_keys, compile_s, resumed)
         loop.raise_on_divergence = raise_on_divergence
         return loop

@@ -23,6 +23,7 @@ from rlx.experiment import parallel
 from rlx.experiment import scoring as slm
 
 TARGET_CHUNKS = 20
+EVAL_STREAM = 0x65766C  # "evl": folded into a seed's key for its evaluation episodes
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,6 +60,26 @@ class Plan:
     log_frequency: int
     grad_steps_per_update: int
     is_log: np.ndarray = dataclasses.field(repr=False, compare=False)
+    is_eval: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)  # None: no evaluation
+
+    def eval_at(self, start: int) -> np.ndarray:
+        """The chunk from update ``start`` (0-based): each slot's update number (1-based) where it
+        evaluates, else -1 (past the run's end too), as the chunk program takes it."""
+        at = np.full(self.chunk_len, -1, np.int32)
+        if self.is_eval is not None:
+            due = self.is_eval[start : start + self.chunk_len]
+            at[: len(due)] = np.where(due, start + 1 + np.arange(len(due)), -1)
+        return at
+
+
+def eval_mask(num_updates: int, frames_per_update: int, every_frames: int) -> np.ndarray:
+    """Updates that evaluate: those crossing a multiple of ``every_frames``, and the last one. With
+    ``every_frames`` a multiple of ``log_frequency`` each is a log point's update, so every
+    evaluation lands in a metrics.csv row."""
+    frames = (np.arange(num_updates, dtype=np.int64) + 1) * frames_per_update
+    due = frames // every_frames > (frames - frames_per_update) // every_frames
+    due[-1] = True
+    return due
 
 
 def plan_for(config, algo) -> Plan:
@@ -71,33 +92,62 @@ def plan_for(config, algo) -> Plan:
             f"num_chunks: at most the run's {num_updates:,} updates (0: about {TARGET_CHUNKS}), "
             f"got {config.num_chunks:,}"
         )
+    every = config.eval.every_frames
+    if every % config.log_frequency:
+        from rlx.config import ConfigError
+
+        raise ConfigError(
+            f"eval.every_frames: a multiple of log_frequency ({config.log_frequency:,}) so each evaluation "
+            f"is a metrics.csv row, got {every:,}"
+        )
     num_chunks = config.num_chunks or min(TARGET_CHUNKS, num_updates)
     chunk_len = math.ceil(num_updates / num_chunks)
     num_chunks = math.ceil(num_updates / chunk_len)
     F = algo.frames_per_update
     mask = log_point_mask(num_updates, F, config.log_frequency)
-    return Plan(num_updates, chunk_len, num_chunks, F, config.log_frequency, algo.grad_steps_per_update, mask)
+    evals = eval_mask(num_updates, F, every) if every else None
+    return Plan(num_updates, chunk_len, num_chunks, F, config.log_frequency, algo.grad_steps_per_update, mask, evals)
 
 
-def compile_chunk(algo, state, chunk_len: int):
+def compile_chunk(algo, state, eval_keys, chunk_len: int, evaluate=None):
     """``jit(vmap(scan(update, chunk_len)))`` compiled ahead of time for ``state``'s batch and layout.
 
-    Called as ``compiled(state, n_valid)``: updates past ``n_valid`` (an unbatched count) are masked
-    by a ``cond``, so a ragged last chunk reuses the same program.
+    Called as ``compiled(state, n_valid, eval_at, eval_keys)``: updates past ``n_valid`` (an unbatched
+    count) are masked by a ``cond``, so a ragged last chunk reuses the same program. With an
+    ``evaluate(state, key) -> return`` (``rlx.evaluate.episodes.make_evaluator``), the slots where
+    ``eval_at`` (unbatched, ``Plan.eval_at``) holds an update number evaluate the state after that
+    update with ``fold_in(eval_keys[seed], update)``, logged as ``eval_return`` (NaN elsewhere); the
+    predicate is unbatched, so the ``cond`` stays a branch under ``vmap`` and costs nothing between evaluations.
     """
     metric_shape = jax.eval_shape(lambda s: algo.update(s)[1], jax.tree.map(lambda x: x[0], state))
 
     def skip(s):
         return s, jax.tree.map(lambda m: jnp.zeros(m.shape, m.dtype), metric_shape)
 
-    def chunk(s, n_valid):
-        def body(s, i):
-            return jax.lax.cond(i < n_valid, algo.update, skip, s)
+    def chunk(s, n_valid, eval_at, eval_key):
+        def body(s, x):
+            i, at = x
+            s, m = jax.lax.cond(i < n_valid, algo.update, skip, s)
+            if evaluate is not None:
+                m = dict(m)
+                m["eval_return"] = jax.lax.cond(
+                    at >= 0,
+                    lambda s: evaluate(s, jax.random.fold_in(eval_key, at)).astype(jnp.float32),
+                    lambda s: jnp.float32(jnp.nan),
+                    s,
+                )
+            return s, m
 
-        return jax.lax.scan(body, s, jnp.arange(chunk_len))
+        return jax.lax.scan(body, s, (jnp.arange(chunk_len), eval_at))
 
-    chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None)), donate_argnums=0)
-    return chunk_jit.lower(parallel.abstract(state), jnp.int32(chunk_len)).compile()
+    chunk_jit = jax.jit(jax.vmap(chunk, in_axes=(0, None, None, 0)), donate_argnums=0)
+    at = jax.ShapeDtypeStruct((chunk_len,), jnp.int32)
+    return chunk_jit.lower(parallel.abstract(state), jnp.int32(chunk_len), at, parallel.abstract(eval_keys)).compile()
+
+
+def eval_keys_for(seed_keys):
+    """Each batch entry's evaluation stream, apart from everything its training key draws."""
+    return jax.vmap(lambda k: jax.random.fold_in(k, EVAL_STREAM))(seed_keys)
 
 
 def check_memory(compiled) -> None:
@@ -147,6 +197,8 @@ class History:
 
     frames: list = dataclasses.field(default_factory=list)
     reward: list = dataclasses.field(default_factory=list)  # (batch,) per log point
+    eval_frames: list = dataclasses.field(default_factory=list)
+    eval_return: list = dataclasses.field(default_factory=list)  # (batch,) per evaluation
 
     def add(self, frame: int, reward: np.ndarray) -> np.ndarray:
         """Appends a log point; returns SLM-Lab's MA column at it (mean of the last 100 points)."""
@@ -165,18 +217,31 @@ class History:
         """(seeds, log points) of the batch slice ``sl``."""
         return np.asarray(self.reward).T[sl] if self.reward else np.zeros((0, 0))
 
+    def evaluations(self, sl: slice = slice(None)) -> np.ndarray:
+        """(evaluations, seeds) of the batch slice ``sl``."""
+        return np.asarray(self.eval_return, np.float32).reshape(len(self.eval_return), -1)[:, sl]
+
     def to_host(self, sl: slice) -> dict:
+        def plain(points):
+            return [[None if not np.isfinite(v) else float(v) for v in r[sl]] for r in points]
+
         return {
             "rows_frames": [int(f) for f in self.frames],
-            "rows_reward": [[None if not np.isfinite(v) else float(v) for v in r[sl]] for r in self.reward],
+            "rows_reward": plain(self.reward),
+            "eval_frames": [int(f) for f in self.eval_frames],
+            "eval_return": plain(self.eval_return),
         }
 
     @classmethod
     def from_hosts(cls, hosts: list[dict]) -> History:
         """The batch's history from each trial's checkpointed slice (trial-major, as the batch is)."""
-        rows = [np.asarray([[np.nan if v is None else v for v in r] for r in h["rows_reward"]]) for h in hosts]
-        reward = np.concatenate(rows, axis=1).astype(np.float32) if rows[0].size else []
-        return cls(list(hosts[0]["rows_frames"]), list(reward))
+
+        def batch(key):
+            parts = [np.asarray([[np.nan if v is None else v for v in r] for r in h.get(key, [])]) for h in hosts]
+            return list(np.concatenate(parts, axis=1).astype(np.float32)) if parts[0].size else []
+
+        h = hosts[0]
+        return cls(list(h["rows_frames"]), batch("rows_reward"), list(h.get("eval_frames", [])), batch("eval_return"))
 
 
 @dataclasses.dataclass
@@ -236,8 +301,11 @@ class Sink:
 class Loop:
     """The state of a batch of trials between chunks, and the loop that advances it."""
 
-    def __init__(self, algo, plan: Plan, batch: Batch, state, compiled, compile_s: float, resumed: dict | None = None):
+    def __init__(
+        self, algo, plan: Plan, batch: Batch, state, compiled, eval_keys, compile_s: float, resumed: dict | None = None
+    ):
         self.algo, self.plan, self.batch, self.state, self.compiled = algo, plan, batch, state, compiled
+        self.eval_keys = eval_keys
         self.compile_s = compile_s
         resumed = resumed or {}
         self.history = resumed.get("history") or History()
@@ -277,7 +345,7 @@ class Loop:
     def _step(self, c: int, t_train: float) -> Chunk:
         p, start = self.plan, self.done_updates
         n_valid = min(p.chunk_len, p.num_updates - start)
-        self.state, m = self.compiled(self.state, jnp.int32(n_valid))
+        self.state, m = self.compiled(self.state, jnp.int32(n_valid), jnp.asarray(p.eval_at(start)), self.eval_keys)
         m = parallel.fetch(m)  # (batch, chunk_len) per metric; blocks until the chunk is done
         m = {k: np.asarray(v).T[:n_valid] for k, v in m.items()}  # (updates, batch)
         self._check_divergence(m, start, n_valid)
@@ -287,6 +355,9 @@ class Loop:
             u = start + int(j) + 1
             for frame in log_frames(u, p.frames_per_update, p.log_frequency):
                 points.append((frame, u, int(j), self.history.add(frame, m["episode_return"][j])))
+            if p.is_eval is not None and p.is_eval[start + j]:  # an eval point is a log point (plan_for)
+                self.history.eval_frames.append(points[-1][0])
+                self.history.eval_return.append(m["eval_return"][j])
         self.done_updates += n_valid
         self.next_chunk = c + 1
         frames = self.frames_per_seed
@@ -342,6 +413,8 @@ class Loop:
         frames = np.asarray(self.history.frames)
         opt_steps = -(-frames // self.plan.frames_per_update) * self.plan.grad_steps_per_update
         result = slm.trial_metrics(frames, self.history.total_reward(self.batch.of(t)), opt_steps, random_return)
+        if self.history.eval_frames:
+            slm.add_eval_metrics(result, self.history.evaluations(self.batch.of(t)))
         if self.diverged[t]:  # a non-finite loss: ranked last, whatever its returns were
             result["trial"] = {k: float("nan") for k in result["trial"]}
         return result

@@ -82,8 +82,24 @@ def _trial_metrics(frames, total_reward, opt_steps, random_return: float) -> dic
     return {"sessions": sessions, "trial": trial}
 
 
+def add_eval_metrics(result: dict, eval_return: np.ndarray) -> None:
+    """Adds the evaluations (``(evaluations, seeds)``) to ``trial_metrics``'s result: each session's
+    last and best ``eval_return``, and their means over sessions (an evaluation with no finished
+    episode is NaN and left out)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i, session in enumerate(result["sessions"]):
+            col = eval_return[:, i]
+            finite = col[np.isfinite(col)]
+            session["eval_return"] = float(finite[-1]) if finite.size else float("nan")
+            session["best_eval_return"] = float(finite.max()) if finite.size else float("nan")
+        for k in ("eval_return", "best_eval_return"):
+            result["trial"][k] = float(np.nanmean([s[k] for s in result["sessions"]]))
+
+
 def format_trial_line(frame: int, trial: dict) -> str:
     """SLM-Lab's closing line: ``trial_metrics: frame:... | total_reward_ma:... | ...``."""
     keys = SESSION_KEYS + ("consistency",)
+    keys += ("eval_return",) if "eval_return" in trial else ()
     parts = [f"frame:{frame:.2e}"] + [f"{k}:{trial[k]:.4g}" for k in keys]
     return "trial_metrics: " + " | ".join(parts)

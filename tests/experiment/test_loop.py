@@ -26,9 +26,14 @@ def test_history_survives_the_per_trial_checkpoint_round_trip():
         if k < 3:
             reward[1] = np.nan
         history.add(500 * (k + 1), reward)
+        if k % 10 == 9:
+            history.eval_frames.append(500 * (k + 1))
+            history.eval_return.append(np.where(k == 9, np.nan, reward + 1.0))
     restored = History.from_hosts([history.to_host(batch.of(t)) for t in range(batch.trials)])
     assert restored.frames == history.frames
     np.testing.assert_array_equal(restored.total_reward(), history.total_reward())
+    assert restored.eval_frames == history.eval_frames
+    np.testing.assert_array_equal(restored.evaluations(), history.evaluations())
     for t in range(batch.trials):
         assert restored.score(batch.of(t)) == history.score(batch.of(t))
     assert np.isfinite(history.score(batch.of(0)))
