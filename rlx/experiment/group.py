@@ -97,14 +97,20 @@ class Group:
         }
 
     def _init(self):
+        """The initial state, its program's memory checked before anything is allocated (a replay buffer
+        or ``num_envs`` too large for the device is one line, not an allocator failure)."""
         init = jax.jit(jax.vmap(self.algo.init), out_shardings=self.sharding)
-        if self.batch.trials == 1:  # the config's own values, as a plain run has always been built
-            return init(self.keys)
-        configs = [t.config for t in self.trials]
-        # every traced hyperparameter goes in the batch; those the group is not keyed on (gamma under
-        # reward normalisation) are equal within it
-        hparams = hparams_batch(configs, self.batch.seeds)
-        return init(jnp.tile(self.keys, self.batch.trials), hparams)
+        args = (self.keys,)  # a plain run: the config's own values, as it has always been built
+        if self.batch.trials > 1:
+            # every traced hyperparameter goes in the batch; those the group is not keyed on (gamma under
+            # reward normalisation) are equal within it
+            args = (
+                jnp.tile(self.keys, self.batch.trials),
+                hparams_batch([t.config for t in self.trials], self.batch.seeds),
+            )
+        compiled = init.lower(*args).compile()
+        check_memory(compiled)
+        return compiled(*args)
 
     def start(self, progress, resumed: dict | None = None, raise_on_divergence: bool = True) -> Loop:
         """Builds (or places the restored) state and compiles the chunk program for it. A sweep marks a
