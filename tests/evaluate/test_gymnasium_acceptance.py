@@ -78,12 +78,18 @@ def test_a_continuous_pendulum_policy_acts_within_gymnasium_bounds(tmp_path):
 
     2 seeds x 3e4 frames (the bench: 4 x 3e5), about 60 s here (half of it compiling). Tuning seeds,
     Gymnasium-loop mean of 20 episodes: 100: -150.9 and 101: -151.9 (at 4e4 frames), 200: -155.4,
-    201: -152.5 (the random policy: about -1200). Each seed must reach -300."""
+    201: -152.5 (the random policy: about -1200). Each seed must reach -300, and ``agent.evaluate`` on
+    rlx's own Pendulum must agree with the Gymnasium loop within 3 standard errors of the difference (it
+    plays the policy in [-1, 1] through the env's RescaleAction; rescaling twice scored ~20 lower)."""
     run = _cli_train(tmp_path, "+bench=classic/pendulum", "algo=sac", "num_seeds=2", "max_frame=3e4")
     env = gymnasium.make("Pendulum-v1")
     low, high = env.action_space.low, env.action_space.high
     for seed in (0, 1):
-        returns, actions = _play(rlx.load(run, checkpoint="best", seed=seed), env, episodes=20, seed=1000)
+        agent = rlx.load(run, checkpoint="best", seed=seed)
+        returns, actions = _play(agent, env, episodes=20, seed=1000)
         assert actions.shape == (20 * 200, 1), actions.shape
         assert np.all((low <= actions) & (actions <= high)) and np.abs(actions).max() > 1.0  # bounds, not [-1, 1]
         assert returns.mean() >= -300, (seed, returns)
+        in_rlx = agent.evaluate(episodes=20)
+        stderr = np.sqrt(returns.var(ddof=1) / returns.size + in_rlx.var(ddof=1) / in_rlx.size)
+        assert abs(returns.mean() - in_rlx.mean()) <= 3 * stderr, (seed, returns.mean(), in_rlx.mean(), stderr)
