@@ -423,6 +423,7 @@ def part_sharding(check: Check, part: Part, limit: float) -> list[dict]:
     from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
     from rlx.algos import algo_module
+    from rlx.experiment.seeds import seed_keys
 
     rows = []
     t0 = time.perf_counter()
@@ -447,7 +448,7 @@ def part_sharding(check: Check, part: Part, limit: float) -> list[dict]:
     # (b) a few updates with the seed axis on an explicit 1-device mesh, against jax's default placement
     algo = algo_module(b_cfg.algo.name).make_algo(b_cfg)
     n = b_cfg.num_seeds
-    keys = jax.random.split(jax.random.key(b_cfg.seed), n)
+    keys = seed_keys(b_cfg.seed, n)
     mesh = Mesh(np.asarray(jax.devices()[:1]), ("seed",))
     sharding = NamedSharding(mesh, PartitionSpec("seed"))
     k_updates = 2
@@ -498,6 +499,7 @@ def time_updates(check: Check, part: Part, spec: list[str], limit_s: float) -> d
     import jax
 
     from rlx.algos import algo_module
+    from rlx.experiment.seeds import seed_keys
 
     t_start = time.perf_counter()
     deadline = t_start + limit_s
@@ -506,7 +508,7 @@ def time_updates(check: Check, part: Part, spec: list[str], limit_s: float) -> d
     updates = updates or 3
     algo = algo_module(cfg.algo.name).make_algo(cfg)
     n, F = cfg.num_seeds, algo.frames_per_update
-    keys = jax.random.split(jax.random.key(cfg.seed), n)
+    keys = seed_keys(cfg.seed, n)
     t0 = time.perf_counter()
     init = jax.jit(jax.vmap(algo.init)).lower(keys).compile()
     state = init(keys)

@@ -30,6 +30,7 @@ from rlx import envs
 from rlx.experiment import runner  # noqa: E402
 from rlx.algos import algo_module  # noqa: E402
 from rlx.config.compose import load  # noqa: E402
+from rlx.experiment.seeds import seed_keys  # noqa: E402
 
 # frames per seed timed for each bench: a few PPO updates (their batch sizes differ 30-fold)
 UPDATES = {"box2d/lunar": 20, "mujoco/hopper": 2, "atari/pong": 3}
@@ -72,7 +73,7 @@ def bridge_fps(env_name: str, num_envs: int, num_seeds: int, steps: int, kwargs:
         return jax.lax.scan(body, state, jax.random.split(k_run, steps))[1].sum()
 
     fn = jax.jit(jax.vmap(one_seed))
-    keys = jax.random.split(jax.random.key(0), num_seeds)
+    keys = seed_keys(0, num_seeds)
     compiled = fn.lower(keys).compile()
     jax.block_until_ready(compiled(keys))  # warm: pools built
     t0 = time.perf_counter()
@@ -82,7 +83,7 @@ def bridge_fps(env_name: str, num_envs: int, num_seeds: int, steps: int, kwargs:
 
 def train_fps(cfg, updates: int) -> tuple[float, float]:
     algo = algo_module(cfg.algo.name).make_algo(cfg)
-    keys = jax.random.split(jax.random.key(cfg.seed), cfg.num_seeds)
+    keys = seed_keys(cfg.seed, cfg.num_seeds)
     t0 = time.perf_counter()
     state = jax.jit(jax.vmap(algo.init))(keys)
     chunk = jax.jit(jax.vmap(lambda s: jax.lax.scan(lambda c, _: algo.update(c), s, None, length=updates)))

@@ -23,6 +23,7 @@ from mdtable import machine, today, write_section  # noqa: E402
 from rlx import envs
 from rlx.experiment import runner  # noqa: E402
 from rlx.config.compose import load  # noqa: E402
+from rlx.experiment.seeds import seed_keys  # noqa: E402
 
 
 def raw_env_fps(env_name: str, num_envs: int, num_seeds: int, frames: int) -> tuple[float, float]:
@@ -43,7 +44,7 @@ def raw_env_fps(env_name: str, num_envs: int, num_seeds: int, frames: int) -> tu
         return rewards.sum()
 
     fn = jax.jit(jax.vmap(one_seed))
-    keys = jax.random.split(jax.random.key(0), num_seeds)
+    keys = seed_keys(0, num_seeds)
     t0 = time.perf_counter()
     compiled = fn.lower(keys).compile()
     compile_s = time.perf_counter() - t0

@@ -96,7 +96,7 @@ class RunConfig:
     num_envs: int = field(4, check=between(1, 2**20))
     max_frame: int = field(200_000, check=between(1, 10**12), help="env steps over all envs of one seed")
     num_seeds: int = field(4, check=between(1, 2**16))
-    seed: int = field(0, check=between(0, 2**31 - 1))
+    seed: int = field(0, check=between(0, 2**31 - 1), help="session i trains from jax.random.key(seed + i)")
     log_frequency: int = field(
         500, check=between(1, 10**12), help="frames between log points (above max_frame: the last frame only)"
     )

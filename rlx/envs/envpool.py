@@ -17,7 +17,8 @@ Three things the bridge does that envpool alone does not:
   use ``vmap_method="broadcast_all"``, so a vmapped step is *one* host call with the seed axis
   leading: one pool of ``num_seeds x num_envs`` envs, one host step per iteration, seed ``s``
   owning envs ``[s*N, (s+1)*N)``. The pool is built at ``reset`` time with every env's seed drawn
-  from that JAX seed's key, so a seed's run does not depend on how many seeds run beside it.
+  from that JAX seed's key, so a seed's simulators do not depend on how many seeds run beside it
+  (its training then agrees to float rounding across seed counts: rlx.experiment.seeds).
   (envpool's own XLA custom call is faster for very light envs but has no vmap rule and cannot
   step a subset of envs, which the same-step reset needs: docs/design.md.)
 * **float32.** MuJoCo tasks return float64 observations; they are cast on the host (no silent

@@ -208,6 +208,7 @@ def load_seeds(run_dir, checkpoint: str | int = "best", seeds: list[int] | None 
     from rlx.algos import algo_module
     from rlx.config import load_run
     from rlx.experiment import checkpoint as ckpt_lib
+    from rlx.experiment.seeds import seed_keys
 
     config = load_run(run_dir)
     run_seeds = [config.seed + i for i in range(config.num_seeds)]
@@ -216,7 +217,7 @@ def load_seeds(run_dir, checkpoint: str | int = "best", seeds: list[int] | None 
     if missing:
         raise AgentError(f"seed: {missing[0]} is not a seed of this run; its seeds: {', '.join(map(str, run_seeds))}")
     algo = algo_module(config.algo.name).make_algo(config)
-    keys = jax.random.split(jax.random.key(config.seed), config.num_seeds)
+    keys = seed_keys(config.seed, config.num_seeds)
     state, _, step = ckpt_lib.load(run_dir, jax.eval_shape(jax.vmap(algo.init), keys), checkpoint)
     rms, clip, eps = normalizer(algo.env, state.carry.env_state)
     low, high = action_bounds(algo.env)

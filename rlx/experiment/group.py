@@ -1,7 +1,7 @@
 """Trials that share one compiled program (a plain run is a group of one): started fresh or restored.
 
 The batch is trials x seeds, trial-major; every trial uses the plain run's seed keys
-``split(key(seed), num_seeds)`` (common random numbers), so a trial differs from the plain run with
+(``rlx.experiment.seeds.seed_keys``: common random numbers), so a trial differs from the plain run with
 its values only by its hyperparameters. Each trial keeps its checkpoints in its own run folder, in a
 plain run's layout (its seeds' slice of the batch), so a group is restored by restoring each trial
 against a fresh init's structure and concatenating the slices: bit for bit the state that was saved.
@@ -22,6 +22,7 @@ from rlx.config.schema import traced_names
 from rlx.experiment import checkpoint, parallel
 from rlx.evaluate.episodes import make_evaluator
 from rlx.experiment.loop import Batch, History, Loop, check_memory, compile_chunk, eval_keys_for, plan_for
+from rlx.experiment.seeds import seed_keys
 
 
 @dataclasses.dataclass
@@ -54,7 +55,7 @@ class Group:
         self.algo = make_algo(config)
         self.plan = plan_for(config, self.algo)
         self.batch = Batch(len(trials), config.num_seeds)
-        self.keys = jax.random.split(jax.random.key(config.seed), config.num_seeds)
+        self.keys = seed_keys(config.seed, config.num_seeds)
         self.sharding = parallel.seed_sharding(self.batch.size, config.distributed.devices)
 
     def common_step(self) -> int | None:
