@@ -97,7 +97,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.repeats < 1:
         fail(f"--repeats: must be >= 1, got {args.repeats}")
     if args.total_timesteps < FRAMES_PER_UPDATE:
-        fail(f"--total-timesteps: must be >= {FRAMES_PER_UPDATE} (one update of 4 envs x 128 steps), got {args.total_timesteps:g}")
+        fail(f"--total-timesteps: must be >= {FRAMES_PER_UPDATE} (one update), got {args.total_timesteps:g}")
     missing = [f for f in ("ppo.py", "wrappers.py") if not (args.purejaxrl / "purejaxrl" / f).is_file()]
     if missing:
         fail(
@@ -172,9 +172,7 @@ def rlx_config(num_updates: int):
         separate_optim=False,  # one Adam (eps 1e-5), one global-norm clip
         adam_eps=1e-5,
     )
-    return RunConfig(
-        algo=algo, env=c["ENV_NAME"], num_envs=c["NUM_ENVS"], max_frame=num_updates * FRAMES_PER_UPDATE
-    )
+    return RunConfig(algo=algo, env=c["ENV_NAME"], num_envs=c["NUM_ENVS"], max_frame=num_updates * FRAMES_PER_UPDATE)
 
 
 def programs(pjx, total_timesteps: float, num_seeds: int) -> dict:
@@ -210,38 +208,56 @@ def measure(pjx, total_timesteps: float, num_seeds: int, repeats: int) -> dict:
 
     load_before = os.getloadavg()[0]
     progs = programs(pjx, total_timesteps, num_seeds)
-    times = {name: [] for name in progs}
+    wall, cpu = ({name: [] for name in progs} for _ in range(2))
     returns = {}
     for _ in range(repeats):
         for name, (compiled, keys, _, final_return) in progs.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = jax.block_until_ready(compiled(keys))
-            times[name].append(time.perf_counter() - t0)
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
             returns[name] = final_return(out)
             del out
     frames = (int(total_timesteps) // FRAMES_PER_UPDATE) * FRAMES_PER_UPDATE * num_seeds
     row = {"seeds": num_seeds, "frames": frames, "load": (load_before, os.getloadavg()[0])}
     for name, (_, _, compile_s, _) in progs.items():
-        train_s = statistics.median(times[name])
-        row[name] = {"compile_s": compile_s, "train_s": train_s, "fps": frames / train_s, "return": returns[name]}
+        train_s = statistics.median(wall[name])
+        row[name] = {
+            "compile_s": compile_s,
+            "train_s": train_s,
+            "cpu_s": statistics.median(cpu[name]),
+            "fps": frames / train_s,
+            "return": returns[name],
+        }
     return row
 
 
 def table(rows: list[dict], repeats: int) -> str:
-    head = (
-        f"| seeds | frames (all seeds) | PureJaxRL compile s | rlx compile s | PureJaxRL train s | rlx train s "
-        f"| rlx / PureJaxRL train time | PureJaxRL fps | rlx fps | PureJaxRL final return | rlx final return "
-        f"| load 1-min before / after |\n" + "| --- " * 12 + "|"
-    )
-    lines = [head]
+    """One row per seed count; pairs are "PureJaxRL / rlx", ratios rlx over PureJaxRL (below 1: rlx faster)."""
+    cols = (
+        "seeds", "frames (all seeds)", "compile s", "train s", "train s ratio", "CPU s ratio", "frames/s",
+        "final return", "load before / after",
+    )  # fmt: skip
+    lines = ["| " + " | ".join(cols) + " |", "| --- " * len(cols) + "|"]
     for r in rows:
         p, x = r["PureJaxRL"], r["rlx"]
-        lines.append(
-            f"| {r['seeds']} | {r['frames']:,} | {p['compile_s']:.1f} | {x['compile_s']:.1f} | {p['train_s']:.2f} "
-            f"| {x['train_s']:.2f} | {x['train_s'] / p['train_s']:.2f} | {p['fps']:,.0f} | {x['fps']:,.0f} "
-            f"| {p['return']:.1f} | {x['return']:.1f} | {r['load'][0]:.2f} / {r['load'][1]:.2f} |"
+        cells = (
+            str(r["seeds"]),
+            f"{r['frames']:,}",
+            f"{p['compile_s']:.1f} / {x['compile_s']:.1f}",
+            f"{p['train_s']:.2f} / {x['train_s']:.2f}",
+            f"{x['train_s'] / p['train_s']:.2f}",
+            f"{x['cpu_s'] / p['cpu_s']:.2f}",
+            f"{p['fps']:,.0f} / {x['fps']:,.0f}",
+            f"{p['return']:.1f} / {x['return']:.1f}",
+            f"{r['load'][0]:.2f} / {r['load'][1]:.2f}",
         )
-    return "\n".join(lines) + f"\n\nTrain s: median of {repeats} alternating runs after an AOT compile."
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + (
+        f"\n\nPairs are PureJaxRL / rlx; ratios are rlx over PureJaxRL (below 1: rlx is faster). Train s: median "
+        f"of {repeats} runs alternating the two programs after an AOT compile; CPU s: the process's CPU time over "
+        "the same runs (all threads), steadier than wall time when the machine is shared. Load: 1-minute load average."
+    )
 
 
 def main(argv=None) -> int:

@@ -82,7 +82,7 @@ def test_tiny_side_by_side_run_times_both_and_both_return_finite(capsys):
     assert row["seeds"] == 2 and row["frames"] == 2 * 2 * 512
     for name in ("PureJaxRL", "rlx"):
         r = row[name]
-        assert r["compile_s"] > 0 and r["train_s"] > 0 and r["fps"] > 0, (name, r)
+        assert min(r["compile_s"], r["train_s"], r["cpu_s"], r["fps"]) > 0, (name, r)
         assert math.isfinite(r["return"]) and 8 <= r["return"] <= 500, (name, r)  # CartPole returns
     md = pc.table([row], repeats=2)
-    assert md.count("\n| 2 | 2,048 |") == 1 and "median of 2" in md
+    assert md.count("\n| 2 | 2,048 |") == 1 and "median of 2 runs" in md
