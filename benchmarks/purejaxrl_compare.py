@@ -196,6 +196,7 @@ def programs(pjx, total_timesteps: float, num_seeds: int) -> dict:
     }
     out = {}
     for name, (train, keys, final_return) in specs.items():
+        jax.clear_caches()  # a cold compile for each: no traces or executables from the rows before
         t0 = time.perf_counter()
         compiled = jax.jit(jax.vmap(train)).lower(keys).compile()
         out[name] = (compiled, keys, time.perf_counter() - t0, final_return)
@@ -265,6 +266,9 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(HERE))
     from mdtable import machine, today, write_section
 
+    import jax
+
+    jax.config.update("jax_enable_compilation_cache", False)  # compile times are cold, never a disk hit
     pjx = load_purejaxrl(args.purejaxrl)
     rows = []
     for n in args.seeds:
