@@ -136,7 +136,10 @@ def load_purejaxrl(checkout: pathlib.Path):
     import gymnax
 
     sys.path.insert(0, str(checkout))
-    from purejaxrl import ppo
+    try:
+        from purejaxrl import ppo
+    except ImportError as err:  # e.g. later wrappers.py imports navix
+        fail(f"--purejaxrl: {checkout} does not import ({err}); check out commit {UPSTREAM_COMMIT[:8]}")
 
     def make(name, **kwargs):
         env, params = gymnax.make(name, **kwargs)
