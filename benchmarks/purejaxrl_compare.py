@@ -31,7 +31,7 @@ Differences that cannot be matched (each is rlx's semantics, kept on purpose):
 - truncation: rlx bootstraps a time-limit truncation from V(final observation), which costs one
   extra critic pass over the rollout's 512 next observations per update (about 4% of the CPU time
   at 16 seeds on the 2-core machine: rlx with that pass replaced by the shifted rollout values
-  matched PureJaxRL); PureJaxRL merges done flags and bootstraps from the reset observation.
+  matched PureJaxRL); PureJaxRL merges done flags: a truncation is not bootstrapped at all.
 - metrics: rlx's update returns scalars per update (loss terms, KL, clip fraction, grad norm, lr,
   window means of the last 100 episode returns and lengths); PureJaxRL returns its env ``info``
   for every step of every env (five arrays of ``updates x 128 x 4`` per seed). ``DEBUG`` (a host
