@@ -21,6 +21,7 @@ import numpy as np
 
 from rlx.experiment import parallel
 from rlx.experiment import scoring as slm
+from rlx.experiment.interrupt import Interrupts
 
 TARGET_CHUNKS = 20
 
@@ -258,19 +259,28 @@ class Loop:
         return self.done_updates * self.plan.frames_per_update
 
     def run(self, sinks: list[Sink]):
+        """Every chunk left, each handed to the sinks; a Ctrl-C stops at the next chunk boundary
+        (``rlx.experiment.interrupt``): the sinks take that chunk and finish writing, then
+        KeyboardInterrupt."""
         t_train = self._t_train = time.perf_counter() - self.train_before
-        try:
-            for s in sinks:
-                s.start(self)
-            for c in range(self.next_chunk, self.plan.num_chunks):
-                chunk = self._step(c, t_train)
-                stop = [bool(s.chunk(self, chunk)) for s in sinks]
-                if any(stop) and not chunk.last:
-                    self.stopped = True
-                    break
-        finally:
-            for s in sinks:
-                s.close(self)
+        with Interrupts() as interrupts:
+            try:
+                with interrupts.deferred():
+                    for s in sinks:
+                        s.start(self)
+                for c in range(self.next_chunk, self.plan.num_chunks):
+                    chunk = self._step(c, t_train)
+                    with interrupts.deferred():
+                        stop = [bool(s.chunk(self, chunk)) for s in sinks]
+                    if interrupts.requested:
+                        raise KeyboardInterrupt
+                    if any(stop) and not chunk.last:
+                        self.stopped = True
+                        break
+            finally:
+                with interrupts.deferred():  # the last asynchronous save finishes whole
+                    for s in sinks:
+                        s.close(self)
         jax.block_until_ready(self.state)
         self.train_s = time.perf_counter() - t_train
 

@@ -147,7 +147,12 @@ def run_group(plan: SweepPlan, group: list[int], progress, resume: bool = False)
         f"{p.num_updates * p.frames_per_update:,} frames/seed in {p.num_updates} updates, {p.num_chunks} chunks"
     )
     loop = g.start(progress, resumed, raise_on_divergence=False)
-    loop.run(_sinks(plan, dirs, progress, resumed is not None))
+    try:
+        loop.run(_sinks(plan, dirs, progress, resumed is not None))
+    except KeyboardInterrupt:  # stopped at a chunk boundary, every trial's checkpoint written
+        if not plan.write:
+            raise
+        raise KeyboardInterrupt(f"sweep interrupted; continue it with: rlx-train resume={plan.out}") from None
     for d in dirs if plan.write else ():
         checkpoint.keep_final_and_best(d)
     out = []
