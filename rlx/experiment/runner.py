@@ -183,10 +183,8 @@ def run(
     except KeyboardInterrupt:  # the loop stopped at a chunk boundary with its checkpoint written
         if not run_dir:
             raise
-        p = loop.plan
-        raise KeyboardInterrupt(
-            f"interrupted after update {loop.done_updates:,} of {p.num_updates:,}; continue with: rlx-train resume={run_dir}"
-        ) from None
+        done = f"{loop.done_updates:,} of {loop.plan.num_updates:,}"
+        raise KeyboardInterrupt(f"interrupted after update {done}; continue with: rlx-train resume={run_dir}") from None
     summary = _finish(config, loop, sinks, run_dir, progress, t_start)
     sessions = [{k: v for k, v in s.items() if k != "seed"} for s in summary["sessions"]]
     frames, reward = np.asarray(loop.history.frames), loop.history.total_reward()
