@@ -45,18 +45,23 @@ def enable_compilation_cache():
         pass
 
 
+def write_text(path: pathlib.Path, text: str):
+    """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished
+    (a config.yaml cut short would make the run folder unresumable)."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def write_yaml(path: pathlib.Path, data: dict):
     from omegaconf import OmegaConf
 
-    pathlib.Path(path).write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
+    write_text(path, OmegaConf.to_yaml(OmegaConf.create(data)))
 
 
 def write_json(path: pathlib.Path, data, **kw):
-    """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished."""
-    path = pathlib.Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, **kw))
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2, **kw))
 
 
 def truncate_csv(path: pathlib.Path, rows: int):
@@ -66,6 +71,4 @@ def truncate_csv(path: pathlib.Path, rows: int):
         return
     with open(path, newline="") as f:
         lines = f.readlines()
-    tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text("".join(lines[: 1 + rows]))
-    tmp.replace(path)
+    write_text(path, "".join(lines[: 1 + rows]))
