@@ -177,19 +177,30 @@ def keep_final_and_best(run_dir: pathlib.Path):
             shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
 
 
+def parse_which(which: str | int | None) -> str | int:
+    """``checkpoint=``'s value: ``latest``, ``best`` or an update number (checked before anything is read)."""
+    if which in ("latest", "best", None):
+        return which or "latest"
+    try:
+        step = int(which)
+    except (TypeError, ValueError):
+        step = -1
+    if step < 0:
+        raise CheckpointError(f"checkpoint: {which!r} is not latest, best or an update number")
+    return step
+
+
 def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
     steps = ckpt.steps()
     if not steps:
         raise CheckpointError(f"{ckpt.directory}: no checkpoint found")
-    if which in ("latest", None):
+    which = parse_which(which)
+    if which == "latest":
         return steps[-1]
     if which == "best":
         best = ckpt.best_step()
         return best if best is not None else steps[-1]
-    try:
-        step = int(which)
-    except (TypeError, ValueError):
-        raise CheckpointError(f"checkpoint: {which!r} is not latest, best or a step number") from None
+    step = which
     if step not in steps:
         raise CheckpointError(f"checkpoint: no step {step}; saved steps: {', '.join(map(str, steps))}")
     return step
