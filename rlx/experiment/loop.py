@@ -279,10 +279,21 @@ class Loop:
                         break
             finally:
                 with interrupts.deferred():  # the last asynchronous save finishes whole
-                    for s in sinks:
-                        s.close(self)
+                    self._close(sinks)
         jax.block_until_ready(self.state)
         self.train_s = time.perf_counter() - t_train
+
+    def _close(self, sinks: list[Sink]):
+        """Closes every sink even when one fails (on a full disk the CSV fails first, and the
+        checkpointer must still wait for its save thread), then raises the first failure."""
+        errors = []
+        for s in sinks:
+            try:
+                s.close(self)
+            except Exception as err:
+                errors.append(err)
+        if errors:
+            raise errors[0]
 
     def _step(self, c: int, t_train: float) -> Chunk:
         p, start = self.plan, self.done_updates

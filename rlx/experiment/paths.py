@@ -7,6 +7,7 @@ env and time, and a folder name is safe on every filesystem whatever the env id 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -45,13 +46,26 @@ def enable_compilation_cache():
         pass
 
 
+@contextlib.contextmanager
+def naming(path):
+    """An OSError raised while writing ``path`` names it: a full disk's write error carries no file
+    name, and the one line the CLI prints should say where the space ran out."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename:
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from None
+
+
 def write_text(path: pathlib.Path, text: str):
     """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished
     (a config.yaml cut short would make the run folder unresumable)."""
     path = pathlib.Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    with naming(path):
+        tmp.write_text(text)
+        tmp.replace(path)
 
 
 def write_yaml(path: pathlib.Path, data: dict):

@@ -169,3 +169,48 @@ def test_tokens_in_the_environment_reach_no_file_and_no_output(tmp_path):
     for value in secrets.values():
         assert value not in done.stdout and value not in done.stderr
         assert [p for p in files if value.encode() in p.read_bytes()] == []
+
+
+# ---------------------------------------------------------------- a full disk
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``mount(size)`` mounts a real tmpfs of ``size`` bytes (root and a mount-permitting container
+    only: skipped elsewhere); unmounted at the end."""
+    mounted = []
+
+    def mount(size: int) -> pathlib.Path:
+        where = tmp_path / "small_disk"
+        where.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode().strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_full_disk_mid_run_is_one_line_naming_the_path_exit_2_and_the_folder_resumes(tmp_path, small_disk):
+    """A real filesystem with room for the run's first two checkpoints, not its third."""
+    base = (*PPO, *QUIET, "checkpoint.max_to_keep=100")
+    _train((*base, f"logger.out_dir={tmp_path}", "logger.name=whole"))
+    first = min((p for p in (tmp_path / "whole" / "checkpoints").iterdir()), key=lambda p: int(p.name))
+    step_bytes = sum(f.stat().st_size for f in first.rglob("*") if f.is_file())
+    disk = small_disk(int(2.5 * step_bytes) + 64 * 1024)
+    proc = _start((*base, f"logger.out_dir={disk}", "logger.name=full"))
+    _, err = proc.communicate(timeout=300)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, err
+    assert "No space left on device" in lines[0] and str(disk / "full") in lines[0], lines[0]
+    moved = tmp_path / "moved"  # the user frees space: here, the folder goes to a disk with room
+    subprocess.run(["cp", "-a", str(disk / "full"), str(moved)], check=True)
+    steps = [p for p in (moved / "checkpoints").iterdir() if p.name.isdigit()]
+    assert len(steps) == 2 and not (moved / "trial_metrics.json").exists()  # stopped mid-run, two saved
+    _train((f"resume={moved}",))
+    assert _outcome(moved) == _outcome(tmp_path / "whole")
