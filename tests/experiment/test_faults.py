@@ -135,18 +135,19 @@ def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(
     whole = _outcome(tmp_path / "whole")
     total = sum(len(rows) for rows, _, _ in whole.values())
     run = tmp_path / "killed"
-    killed = 0
+    landed = []  # the rows on disk at each kill that landed: where in the run it came
     for i, (fraction, delay) in enumerate(_kill_moments(10, np.random.default_rng(KILL_SEED))):
         proc = _start((*base, "logger.name=killed") if i == 0 else (f"resume={run}",))
         if _wait_for(proc, lambda f=fraction: _row_count(run) >= f * total):
             time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-            killed += 1
+            landed.append(_row_count(run))
         _, err = proc.communicate(timeout=60)
         assert proc.returncode in (0, -signal.SIGKILL), err  # a resume that refuses the folder fails here
         assert "Traceback" not in err, err
-    assert killed >= 8, f"only {killed} of 10 kills landed before the run ended"
+    assert len(landed) >= 8, f"only {len(landed)} of 10 kills landed before the run ended"
+    assert len(set(landed)) >= 5, f"the kills bunched up: rows at each {landed}"
     _train((f"resume={run}",))
     assert _outcome(run) == whole
 
