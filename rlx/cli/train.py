@@ -79,6 +79,8 @@ def _train(argv: list[str]) -> None:
 
         which = [parse_which(w) for w in which]
         if sweep.is_sweep_folder(resume[0]):  # a killed sweep: every unfinished trial continues
+            if which:
+                raise ConfigError("checkpoint: a sweep resumes from the step its trials share; give resume= alone")
             sweep.resume(resume[0])
             return
         try:

@@ -333,5 +333,5 @@ def resume(folder, stream=None) -> dict:
         data = json.loads((folder / SPEC_FILE).read_text())
         base, spec = data["base"], data["spec"]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"{folder / SPEC_FILE}: unreadable ({first_line(err)})") from None
+        raise ConfigError(f"resume: {folder / SPEC_FILE}: unreadable ({first_line(err)})") from None
     return run_sweep(plan_sweep(base, spec, folder), stream, resume=True)

@@ -154,6 +154,8 @@ CASES = [
     (["resume={tmp}", "max_frame=10"], "resume: takes the run folder and at most checkpoint=<latest|best|update>"),
     (["resume={tmp}", "resume={tmp}"], "resume: takes the run folder and at most checkpoint=<latest|best|update>"),
     (["resume={tmp}", "checkpoint=newest"], "checkpoint: 'newest' is not latest, best or an update number"),
+    (["resume={tmp}/sweep", "checkpoint=best"], "checkpoint: a sweep resumes from the step its trials share"),
+    (["resume={tmp}/sweep"], "resume: {tmp}/sweep/sweep_spec.json: unreadable"),
     (["checkpoint=best"], "checkpoint=best: picks the checkpoint to resume; give resume=<run folder> with it"),
     # sweeps
     (["sweep.algo.lr__normal=[0,1]"], "sweep.algo.lr__normal: unknown space 'normal'; allowed: __grid"),
@@ -179,6 +181,8 @@ def _scratch(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
     out, tmp = tmp_path / "runs", tmp_path / "scratch"
     tmp.mkdir()
     (tmp / "file.txt").write_text("not a run folder")
+    (tmp / "sweep").mkdir()
+    (tmp / "sweep" / "sweep_spec.json").write_text("{")  # a sweep folder whose spec was cut short
     return out, tmp
 
 
