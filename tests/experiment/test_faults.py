@@ -162,8 +162,10 @@ def test_tokens_in_the_environment_reach_no_file_and_no_output(tmp_path):
     cannot be reached writes neither value to its folder, stdout or stderr."""
     secrets = {"HF_TOKEN": "hf_rlxTestTokenNeverWritten1234", "WANDB_API_KEY": "0123456789abcdef" * 2 + "rlxtest1"}
     env = _env(**secrets, WANDB_MODE="offline", HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_DISABLE_TELEMETRY="1")
-    args = (*PPO, "max_frame=4096", "logger.progress=false", f"logger.out_dir={tmp_path}", "logger.name=run")
-    done = _train((*args, "logger.wandb=true", "hub.repo_id=user/rlx-runs", "hub.push_best=true"), env=env)
+    args = (*PPO, "max_frame=4096", "num_chunks=4", "logger.progress=false", f"logger.out_dir={tmp_path}")
+    done = _train(
+        (*args, "logger.name=run", "logger.wandb=true", "hub.repo_id=user/rlx-runs", "hub.push_best=true"), env=env
+    )
     assert "retry with: rlx-hub push" in done.stderr  # the push was tried, and failed
     files = [p for p in (tmp_path / "run").rglob("*") if p.is_file()]
     assert any(p.suffix == ".wandb" for p in files) and (tmp_path / "run" / "trial_metrics.json").is_file()
