@@ -219,7 +219,8 @@ class Chunk:
 
 class Sink:
     """Called by the loop: ``start`` before the first chunk, ``chunk`` after each (a true return stops
-    the run there), ``close`` always (also on an error), ``finish`` with the trials' summaries."""
+    the run there), ``close`` always (also on an error; ``loop.interrupted`` after a Ctrl-C at a chunk
+    boundary), ``finish`` with the trials' summaries."""
 
     def start(self, loop: Loop):
         pass
@@ -251,6 +252,7 @@ class Loop:
         self.warn = print  # one-line warnings (the progress stream, when there is one)
         self.nonfinite_grad_updates = np.zeros(batch.trials, np.int64)  # per trial, over the run so far
         self.stopped = False
+        self.interrupted = False  # a Ctrl-C stopped the loop at a chunk boundary (state and host agree)
         self.train_s = 0.0
         self._t_train = time.perf_counter() - self.train_before
 
@@ -272,7 +274,8 @@ class Loop:
                     chunk = self._step(c, t_train)
                     with interrupts.deferred():
                         stop = [bool(s.chunk(self, chunk)) for s in sinks]
-                    if interrupts.requested:
+                    if interrupts.requested:  # at a boundary: the sinks' close saves what it left
+                        self.interrupted = True
                         raise KeyboardInterrupt
                     if any(stop) and not chunk.last:
                         self.stopped = True

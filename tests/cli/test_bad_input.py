@@ -79,6 +79,14 @@ CASES = [
     (["distributed.devices=64"], "distributed.devices: 64 asked for, this machine has "),
     (["distributed.num_processes=0"], "distributed.num_processes: must be -1 (detect) or > 0, got 0"),
     (["distributed.process_id=-5"], "distributed.process_id: must be in [-1, 1,048,576], got -5"),
+    (
+        ["distributed.coordinator_address=10.0.0.1"],
+        "distributed.coordinator_address: must be host:port, got '10.0.0.1'",
+    ),
+    (
+        ["distributed.num_processes=2", "distributed.process_id=2"],
+        "distributed.process_id: must be below num_processes=2, got 2",
+    ),
     (["logger.out_dir="], "logger.out_dir: must not be empty, got ''"),
     (["logger.name=../../x"], "logger.name: must be a plain folder name (no '/', not '.' or '..'), got '../../x'"),
     (["logger.name=a/b"], "logger.name: must be a plain folder name (no '/', not '.' or '..'), got 'a/b'"),

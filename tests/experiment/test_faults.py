@@ -92,8 +92,10 @@ def _wait_for(proc: subprocess.Popen, ready, timeout: float = 240) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_ctrl_c_is_one_line_exit_130_and_resume_ends_as_the_uninterrupted_run(tmp_path):
-    base = (*PPO, *QUIET, f"logger.out_dir={tmp_path}")
+@pytest.mark.parametrize("every", [1, 3])
+def test_ctrl_c_is_one_line_exit_130_and_resume_ends_as_the_uninterrupted_run(tmp_path, every):
+    """The chunk training when Ctrl-C came is checkpointed, also between ``checkpoint.every_chunks``."""
+    base = (*PPO, *QUIET, f"checkpoint.every_chunks={every}", f"logger.out_dir={tmp_path}")
     _train((*base, "logger.name=whole"))
     run = tmp_path / "cut"
     proc = _start((*base, "logger.name=cut"))
@@ -117,39 +119,51 @@ def test_ctrl_c_is_one_line_exit_130_and_resume_ends_as_the_uninterrupted_run(tm
 # ---------------------------------------------------------------- kill -9
 
 
-def _kill_moments(n: int, rng: np.random.Generator) -> list[tuple[float, float]]:
-    """``n`` moments, each (fraction of the run's rows logged, then a delay in seconds): past the
-    rows the run is mid-way through a chunk, its CSV write, its checkpoint save or its cleanup."""
-    fractions = np.sort(rng.uniform(0.05, 0.9, n))
-    return [(float(f), float(d)) for f, d in zip(fractions, rng.uniform(0.0, 0.4, n), strict=True)]
+def _saves(folder: pathlib.Path) -> set[str]:
+    """The complete checkpoint steps in a folder (a run's, or every trial's of a sweep)."""
+    return {str(p.parent) for p in folder.rglob("_CHECKPOINT_METADATA")} if folder.is_dir() else set()
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("name, args", [("ppo", PPO), ("dqn", DQN), ("sweep", SWEEP)])
 def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(tmp_path, name, args):
-    """One folder killed ten times with SIGKILL, each time resumed (``resume=``) by the next process;
-    after the last, a resume runs to the end. The rows and trial metrics equal an uninterrupted run's."""
+    """SIGKILL at ten moments drawn uniformly over an uninterrupted process's lifetime: imports,
+    compile, restore, chunks, CSV writes, checkpoint saves and their cleanup, the end. After a kill the
+    folder is resumed (``resume=``; the original command again if the kill came before the folder
+    existed), and the next kill may land in that process; a folder that reaches its end must hold the
+    uninterrupted run's rows and trial metrics, and the next kill starts a fresh one."""
     base = (*args, *QUIET, f"logger.out_dir={tmp_path}")
+    t0 = time.perf_counter()
     _train((*base, "logger.name=whole"))
+    lifetime = time.perf_counter() - t0
     whole = _outcome(tmp_path / "whole")
-    total = sum(len(rows) for rows, _, _ in whole.values())
-    run = tmp_path / "killed"
-    landed = []  # the rows on disk at each kill that landed: where in the run it came
-    for i, (fraction, delay) in enumerate(_kill_moments(10, np.random.default_rng(KILL_SEED))):
-        proc = _start((*base, "logger.name=killed") if i == 0 else (f"resume={run}",))
-        if _wait_for(proc, lambda f=fraction: _row_count(run) >= f * total):
-            time.sleep(delay)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            landed.append(_row_count(run))
+    delays = iter(np.random.default_rng(KILL_SEED).uniform(0.0, lifetime, 40))
+    landed, mid_run, folders, finished = 0, 0, 0, 0
+    run = None
+    while landed < 10:
+        if run is None:
+            folders += 1
+            run = tmp_path / f"killed{folders}"
+        resumable = (run / "config.yaml").is_file()
+        saves = _saves(run)
+        proc = _start((f"resume={run}",) if resumable else (*base, f"logger.name={run.name}"))
+        try:
+            proc.wait(timeout=next(delays))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            landed += 1
         _, err = proc.communicate(timeout=60)
         assert proc.returncode in (0, -signal.SIGKILL), err  # a resume that refuses the folder fails here
         assert "Traceback" not in err, err
-    assert len(landed) >= 8, f"only {len(landed)} of 10 kills landed before the run ended"
-    assert len(set(landed)) >= 5, f"the kills bunched up: rows at each {landed}"
-    _train((f"resume={run}",))
-    assert _outcome(run) == whole
+        mid_run += proc.returncode != 0 and bool(_saves(run) - saves)  # killed after saving a checkpoint
+        if proc.returncode == 0:
+            assert _outcome(run) == whole, f"folder {run.name} after {landed} kills"
+            finished, run = finished + 1, None
+    if run is not None:
+        _train((f"resume={run}",) if (run / "config.yaml").is_file() else (*base, f"logger.name={run.name}"))
+        assert _outcome(run) == whole
+    assert mid_run >= 3, f"only {mid_run} of the 10 kills came after the process had saved a checkpoint"
 
 
 # ---------------------------------------------------------------- secrets
