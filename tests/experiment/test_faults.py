@@ -163,6 +163,7 @@ def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(
     if run is not None:
         _train((f"resume={run}",) if (run / "config.yaml").is_file() else (*base, f"logger.name={run.name}"))
         assert _outcome(run) == whole
+    print(f"{name}: {landed} kills, {mid_run} after the process saved; {folders} folders, {finished} ended early")
     assert mid_run >= 3, f"only {mid_run} of the 10 kills came after the process had saved a checkpoint"
 
 
