@@ -57,9 +57,11 @@ class CheckpointSink(Sink):
         self.seconds += time.perf_counter() - t0
 
     def close(self, loop):
-        if loop.interrupted and self.unsaved:  # a Ctrl-C between saves: the chunk it stopped at too
-            self._save(loop)
-        t0 = time.perf_counter()
-        for ck in self.ckpts:
-            ck.close()  # waits for the last asynchronous save
-        self.seconds += time.perf_counter() - t0
+        try:
+            if loop.interrupted and self.unsaved:  # a Ctrl-C between saves: the chunk it stopped at too
+                self._save(loop)
+        finally:
+            t0 = time.perf_counter()
+            for ck in self.ckpts:
+                ck.close()  # waits for the last asynchronous save
+            self.seconds += time.perf_counter() - t0
