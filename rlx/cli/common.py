@@ -59,8 +59,8 @@ def run(
     """``body()``'s status (None is 0), with known errors and Ctrl-C turned into one stderr line."""
     try:
         return body() or 0
-    except KeyboardInterrupt:
-        print(f"rlx {cmd}: {interrupted}", file=sys.stderr)
+    except KeyboardInterrupt as err:  # the runner's says where the run stopped and how to continue it
+        print(f"rlx {cmd}: {first_line(err) if str(err) else interrupted}", file=sys.stderr)
         return 130
     except Exception as err:
         if not _known(err, known):

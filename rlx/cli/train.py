@@ -65,6 +65,8 @@ def _train(argv: list[str]) -> None:
 
     resume = [a.split("=", 1)[1] for a in argv if a.startswith("resume=")]
     which = [a.split("=", 1)[1] for a in argv if a.startswith("checkpoint=")]
+    if which and not resume:
+        raise ConfigError(f"checkpoint={which[0]}: picks the checkpoint to resume; give resume=<run folder> with it")
     if resume:
         others = [a for a in argv if not a.startswith(("resume=", "checkpoint="))]
         if others or len(resume) > 1 or len(which) > 1:
@@ -72,12 +74,19 @@ def _train(argv: list[str]) -> None:
                 f"resume: takes the run folder and at most checkpoint=<latest|best|update> (its config.yaml "
                 f"is used), got {' '.join(argv)}"
             )
+        from rlx.experiment.checkpoint import parse_which
         from rlx.tune import sweep
 
+        which = [parse_which(w) for w in which]
         if sweep.is_sweep_folder(resume[0]):  # a killed sweep: every unfinished trial continues
+            if which:
+                raise ConfigError("checkpoint: a sweep resumes from the step its trials share; give resume= alone")
             sweep.resume(resume[0])
             return
-        config = load_run(resume[0])
+        try:
+            config = load_run(resume[0])
+        except ConfigError as err:
+            raise ConfigError(f"resume: {err}") from None
     else:
         config = load(*argv)
     from rlx.algos import algo_module

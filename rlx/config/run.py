@@ -9,12 +9,15 @@ from rlx.config.schema import (
     ConfigError,
     between,
     choice,
+    detect_or_positive,
     field,
     folder_name,
     from_dict,
+    host_port,
     non_empty,
     non_negative,
     positive,
+    repo_id,
 )
 
 
@@ -37,7 +40,7 @@ class LoggerConfig:
     out_dir: str = field("runs", check=non_empty)
     name: str | None = field(None, check=folder_name, help="run folder name under out_dir (default: algo_env_time)")
     plot: bool = True
-    wandb_project: str = "rlx"
+    wandb_project: str = field("rlx", check=non_empty)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +71,7 @@ class EvalConfig:
 class HubConfig:
     """Mirror of the run folder to a HuggingFace Hub repo (rlx.hub); the token is never stored."""
 
-    repo_id: str | None = None
+    repo_id: str | None = field(None, check=repo_id, help="namespace/name of the Hub repo to push to")
     repo_type: str = field("model", check=choice("model", "dataset"))
     push_best: bool = False
 
@@ -80,10 +83,15 @@ class DistributedConfig:
 
     devices: int = field(0, check=non_negative, help="devices to shard the seeds over; 0: all, 1: one")
     enabled: bool = field(False, help="call jax.distributed.initialize (several processes/machines)")
-    coordinator_address: str | None = field(None, help="host:port of process 0")
-    num_processes: int = field(-1, help="total processes; -1: detect")
-    process_id: int = field(-1, help="this process; -1: detect")
+    coordinator_address: str | None = field(None, check=host_port, help="host:port of process 0")
+    num_processes: int = field(-1, check=detect_or_positive, help="total processes; -1: detect")
+    process_id: int = field(-1, check=between(-1, 2**20), help="this process (0-based); -1: detect")
     local_device_ids: tuple[int, ...] | None = None
+
+    def validate(self):
+        if 0 < self.num_processes <= self.process_id:
+            return f"process_id: must be below num_processes={self.num_processes}, got {self.process_id}"
+        return None
 
 
 @dataclasses.dataclass(frozen=True)

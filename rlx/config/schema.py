@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from typing import Any
@@ -58,6 +59,21 @@ def folder_name(x):
     if not x.strip() or x in (".", "..") or "/" in x or "\\" in x:
         return "must be a plain folder name (no '/', not '.' or '..')"
     return None
+
+
+def detect_or_positive(x):
+    """-1 leaves the value to be detected (jax.distributed reads SLURM / Open MPI); else a count."""
+    return None if x == -1 or x > 0 else "must be -1 (detect) or > 0"
+
+
+def repo_id(x):
+    """A HuggingFace Hub repo id, ``namespace/name`` or ``name`` (the token's own namespace)."""
+    return None if re.fullmatch(r"([\w.-]+/)?[\w.-]+", x) else "must be namespace/name (letters, digits, - _ .)"
+
+
+def host_port(x):
+    host, _, port = x.rpartition(":")
+    return None if host and port.isdigit() else "must be host:port"
 
 
 def choice(*options):

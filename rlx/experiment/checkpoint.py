@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
+import os
 import pathlib
 from typing import Any
 
 import jax
 
 from rlx.errors import first_line
+from rlx.experiment.paths import naming
 
 DIRNAME = "checkpoints"
 
@@ -32,9 +35,21 @@ class CheckpointError(RuntimeError):
     """A missing or unreadable checkpoint; ``str(err)`` is one line."""
 
 
+class _BackgroundTracebacks(logging.Filter):
+    """orbax logs a failed background save (a full disk) with its traceback, then raises the same
+    error in the main thread at the next save or wait, where it becomes the CLI's one line: the
+    logged copy is dropped."""
+
+    def filter(self, record):
+        return not (record.exc_info and f"{os.sep}orbax{os.sep}" in record.pathname)
+
+
 def _ocp():
     import orbax.checkpoint as ocp
 
+    absl = logging.getLogger("absl")
+    if not any(isinstance(f, _BackgroundTracebacks) for f in absl.filters):
+        absl.addFilter(_BackgroundTracebacks())
     return ocp
 
 
@@ -114,19 +129,40 @@ class Checkpointer:
     def save(self, step: int, state: Any, host: dict, score: float | None = None):
         ocp = _ocp()
         host = {**host, "score": score if score is not None and math.isfinite(score) else None}
-        self.manager.save(
-            step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(_fill_empty(state)), host=ocp.args.JsonSave(host)),
-            metrics={"score": host["score"] if host["score"] is not None else float("-inf")},
-            force=True,
-        )
+        with naming(self.directory):  # also the previous save's error, which orbax raises here
+            self._check_space(step, state)
+            self.manager.save(
+                step,
+                args=ocp.args.Composite(state=ocp.args.StandardSave(_fill_empty(state)), host=ocp.args.JsonSave(host)),
+                metrics={"score": host["score"] if host["score"] is not None else float("-inf")},
+                force=True,
+            )
+
+    def _check_space(self, step: int, state: Any):
+        """Refuses a save the disk cannot hold before orbax starts it: a save that runs out of space
+        half-way fails in orbax's threads, which report it as tracebacks, not as one line. Waits for
+        the previous save first (orbax would), so the free space is what is really left."""
+        import errno
+        import shutil
+
+        self.manager.wait_until_finished()
+        need = sum(getattr(x, "nbytes", 0) for x in jax.tree.leaves(state)) + 2**16  # + orbax's metadata
+        free = shutil.disk_usage(self.directory if self.directory.exists() else self.directory.parent).free
+        if free < need:
+            raise OSError(
+                errno.ENOSPC,
+                f"No space left on device for checkpoint {step} ({need / 2**20:.2f} MiB, {free / 2**20:.2f} MiB free)",
+                str(self.directory),
+            )
 
     def wait(self):
-        self.manager.wait_until_finished()
+        with naming(self.directory):
+            self.manager.wait_until_finished()
 
     def close(self):
-        self.manager.wait_until_finished()
-        self.manager.close()
+        with naming(self.directory):
+            self.manager.wait_until_finished()
+            self.manager.close()
 
     def steps(self) -> list[int]:
         return sorted(self.manager.all_steps())
@@ -177,19 +213,30 @@ def keep_final_and_best(run_dir: pathlib.Path):
             shutil.rmtree(pathlib.Path(run_dir) / DIRNAME / str(s))
 
 
+def parse_which(which: str | int | None) -> str | int:
+    """``checkpoint=``'s value: ``latest``, ``best`` or an update number (checked before anything is read)."""
+    if which in ("latest", "best", None):
+        return which or "latest"
+    try:
+        step = int(which)
+    except (TypeError, ValueError):
+        step = -1
+    if step < 0:
+        raise CheckpointError(f"checkpoint: {which!r} is not latest, best or an update number")
+    return step
+
+
 def resolve_step(ckpt: Checkpointer, which: str | int = "latest") -> int:
     steps = ckpt.steps()
     if not steps:
         raise CheckpointError(f"{ckpt.directory}: no checkpoint found")
-    if which in ("latest", None):
+    which = parse_which(which)
+    if which == "latest":
         return steps[-1]
     if which == "best":
         best = ckpt.best_step()
         return best if best is not None else steps[-1]
-    try:
-        step = int(which)
-    except (TypeError, ValueError):
-        raise CheckpointError(f"checkpoint: {which!r} is not latest, best or a step number") from None
+    step = which
     if step not in steps:
         raise CheckpointError(f"checkpoint: no step {step}; saved steps: {', '.join(map(str, steps))}")
     return step

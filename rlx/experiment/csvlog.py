@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import pathlib
 
+from rlx.experiment.paths import naming
+
 
 class CsvLog:
     def __init__(self, path: pathlib.Path, append: bool = False):
@@ -26,8 +28,10 @@ class CsvLog:
             self._writer = csv.DictWriter(self._file, self.columns, extrasaction="ignore")
             if self._file.tell() == 0:
                 self._writer.writeheader()
-        self._writer.writerows(rows)
-        self._file.flush()
+        with naming(self.path):
+            self._writer.writerows(rows)
+            self._file.flush()
 
     def close(self):
-        self._file.close()
+        with naming(self.path):
+            self._file.close()

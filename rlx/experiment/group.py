@@ -57,6 +57,9 @@ class Group:
         self.batch = Batch(len(trials), config.num_seeds)
         self.keys = seed_keys(config.seed, config.num_seeds)
         self.sharding = parallel.seed_sharding(self.batch.size, config.distributed.devices)
+        # the state's structure, traced without running: what a restore fills, and init's own refusals
+        # (a replay that would not fit) come here, before the run prints or writes anything
+        self.target = jax.eval_shape(jax.vmap(self.algo.init), self.keys)
 
     def common_step(self) -> int | None:
         """The latest checkpoint every trial finished (a kill can land between the trials' saves)."""
@@ -70,11 +73,10 @@ class Group:
         line (the folders untouched) when there is none or it does not fit this config; the caller
         drops the steps after the one restored (``drop_later``) once it goes on."""
         t0 = time.perf_counter()
-        target = jax.eval_shape(jax.vmap(self.algo.init), self.keys)
         step = which if self.batch.trials == 1 else self.common_step()
         if step is None:
             raise checkpoint.CheckpointError(f"{self.trials[0].dir}: no checkpoint common to its group's trials")
-        parts = [checkpoint.load(t.dir, target, step, on_skip) for t in self.trials]
+        parts = [checkpoint.load(t.dir, self.target, step, on_skip) for t in self.trials]
         host, step = parts[0][1], parts[0][2]
         p = self.plan
         if (host.get("num_updates"), host.get("chunk_len")) != (p.num_updates, p.chunk_len):

@@ -21,6 +21,7 @@ import numpy as np
 
 from rlx.experiment import parallel
 from rlx.experiment import scoring as slm
+from rlx.experiment.interrupt import Interrupts
 
 TARGET_CHUNKS = 20
 EVAL_STREAM = 0x65766C  # "evl": folded into a seed's key for its evaluation episodes
@@ -283,7 +284,8 @@ class Chunk:
 
 class Sink:
     """Called by the loop: ``start`` before the first chunk, ``chunk`` after each (a true return stops
-    the run there), ``close`` always (also on an error), ``finish`` with the trials' summaries."""
+    the run there), ``close`` always (also on an error; ``loop.interrupted`` after a Ctrl-C at a chunk
+    boundary), ``finish`` with the trials' summaries."""
 
     def start(self, loop: Loop):
         pass
@@ -318,6 +320,7 @@ class Loop:
         self.warn = print  # one-line warnings (the progress stream, when there is one)
         self.nonfinite_grad_updates = np.zeros(batch.trials, np.int64)  # per trial, over the run so far
         self.stopped = False
+        self.interrupted = False  # a Ctrl-C stopped the loop at a chunk boundary (state and host agree)
         self.train_s = 0.0
         self._t_train = time.perf_counter() - self.train_before
 
@@ -326,21 +329,42 @@ class Loop:
         return self.done_updates * self.plan.frames_per_update
 
     def run(self, sinks: list[Sink]):
+        """Every chunk left, each handed to the sinks; a Ctrl-C stops at the next chunk boundary
+        (``rlx.experiment.interrupt``): the sinks take that chunk and finish writing, then
+        KeyboardInterrupt."""
         t_train = self._t_train = time.perf_counter() - self.train_before
-        try:
-            for s in sinks:
-                s.start(self)
-            for c in range(self.next_chunk, self.plan.num_chunks):
-                chunk = self._step(c, t_train)
-                stop = [bool(s.chunk(self, chunk)) for s in sinks]
-                if any(stop) and not chunk.last:
-                    self.stopped = True
-                    break
-        finally:
-            for s in sinks:
-                s.close(self)
+        with Interrupts() as interrupts:
+            try:
+                with interrupts.deferred():
+                    for s in sinks:
+                        s.start(self)
+                for c in range(self.next_chunk, self.plan.num_chunks):
+                    chunk = self._step(c, t_train)
+                    with interrupts.deferred():
+                        stop = [bool(s.chunk(self, chunk)) for s in sinks]
+                    if interrupts.requested:  # at a boundary: the sinks' close saves what it left
+                        self.interrupted = True
+                        raise KeyboardInterrupt
+                    if any(stop) and not chunk.last:
+                        self.stopped = True
+                        break
+            finally:
+                with interrupts.deferred():  # the last asynchronous save finishes whole
+                    self._close(sinks)
         jax.block_until_ready(self.state)
         self.train_s = time.perf_counter() - t_train
+
+    def _close(self, sinks: list[Sink]):
+        """Closes every sink even when one fails (on a full disk the CSV fails first, and the
+        checkpointer must still wait for its save thread), then raises the first failure."""
+        errors = []
+        for s in sinks:
+            try:
+                s.close(self)
+            except Exception as err:
+                errors.append(err)
+        if errors:
+            raise errors[0]
 
     def _step(self, c: int, t_train: float) -> Chunk:
         p, start = self.plan, self.done_updates

@@ -7,6 +7,7 @@ env and time, and a folder name is safe on every filesystem whatever the env id 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -45,18 +46,36 @@ def enable_compilation_cache():
         pass
 
 
+@contextlib.contextmanager
+def naming(path):
+    """An OSError raised while writing ``path`` names it: a full disk's write error carries no file
+    name, and the one line the CLI prints should say where the space ran out."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename:
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from None
+
+
+def write_text(path: pathlib.Path, text: str):
+    """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished
+    (a config.yaml cut short would make the run folder unresumable)."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with naming(path):
+        tmp.write_text(text)
+        tmp.replace(path)
+
+
 def write_yaml(path: pathlib.Path, data: dict):
     from omegaconf import OmegaConf
 
-    pathlib.Path(path).write_text(OmegaConf.to_yaml(OmegaConf.create(data)))
+    write_text(path, OmegaConf.to_yaml(OmegaConf.create(data)))
 
 
 def write_json(path: pathlib.Path, data, **kw):
-    """Through a temporary file and a rename, so a kill never leaves half a file that reads as finished."""
-    path = pathlib.Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, **kw))
-    tmp.replace(path)
+    write_text(path, json.dumps(data, indent=2, **kw))
 
 
 def truncate_csv(path: pathlib.Path, rows: int):
@@ -66,6 +85,4 @@ def truncate_csv(path: pathlib.Path, rows: int):
         return
     with open(path, newline="") as f:
         lines = f.readlines()
-    tmp = path.with_suffix(".csv.tmp")
-    tmp.write_text("".join(lines[: 1 + rows]))
-    tmp.replace(path)
+    write_text(path, "".join(lines[: 1 + rows]))

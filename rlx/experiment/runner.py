@@ -180,6 +180,11 @@ def run(
             summary = trial_summary(config, loop, 0, time.perf_counter() - t_start)
             paths.write_json(run_dir / "trial_metrics.json", {**summary, "diverged": True, "error": str(err)})
         raise
+    except KeyboardInterrupt:  # the loop stopped at a chunk boundary with its checkpoint written
+        if not run_dir:
+            raise
+        done = f"{loop.done_updates:,} of {loop.plan.num_updates:,}"
+        raise KeyboardInterrupt(f"interrupted after update {done}; continue with: rlx-train resume={run_dir}") from None
     summary = _finish(config, loop, sinks, run_dir, progress, t_start)
     sessions = [{k: v for k, v in s.items() if k != "seed"} for s in summary["sessions"]]
     frames, reward = np.asarray(loop.history.frames), loop.history.total_reward()

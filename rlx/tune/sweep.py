@@ -147,7 +147,12 @@ def run_group(plan: SweepPlan, group: list[int], progress, resume: bool = False)
         f"{p.num_updates * p.frames_per_update:,} frames/seed in {p.num_updates} updates, {p.num_chunks} chunks"
     )
     loop = g.start(progress, resumed, raise_on_divergence=False)
-    loop.run(_sinks(plan, dirs, progress, resumed is not None))
+    try:
+        loop.run(_sinks(plan, dirs, progress, resumed is not None))
+    except KeyboardInterrupt:  # stopped at a chunk boundary, every trial's checkpoint written
+        if not plan.write:
+            raise
+        raise KeyboardInterrupt(f"sweep interrupted; continue it with: rlx-train resume={plan.out}") from None
     for d in dirs if plan.write else ():
         checkpoint.keep_final_and_best(d)
     out = []
@@ -328,5 +333,5 @@ def resume(folder, stream=None) -> dict:
         data = json.loads((folder / SPEC_FILE).read_text())
         base, spec = data["base"], data["spec"]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"{folder / SPEC_FILE}: unreadable ({first_line(err)})") from None
+        raise ConfigError(f"resume: {folder / SPEC_FILE}: unreadable ({first_line(err)})") from None
     return run_sweep(plan_sweep(base, spec, folder), stream, resume=True)

@@ -39,7 +39,6 @@ def test_rlx_dispatches_to_the_command():
 @pytest.mark.parametrize(
     "cmd, args, message",
     [
-        ("train", ["not_a_key=1"], "not_a_key: unknown key"),
         ("enjoy", ["{tmp}", "bogus=1"], "bogus=1: unknown option; allowed: episodes="),
         ("enjoy", ["{tmp}/missing"], "no such run folder"),
         ("plot", ["{tmp}/missing"], "no metrics.csv"),

@@ -5,7 +5,7 @@ import typing
 import pytest
 
 from rlx.algos import ALGOS, algo_config_class
-from rlx.config import ConfigError, RunConfig, load
+from rlx.config import RunConfig, load
 from rlx.config.schema import traced_names
 
 CONTINUOUS = {"ppo", "a2c", "reinforce", "sac", "crossq"}
@@ -37,8 +37,3 @@ def test_ddqn_per_is_dqn_with_double_targets_and_priorities():
     dqn, ddqn = algo_config_class("dqn")(), algo_config_class("ddqn_per")()
     assert (ddqn.double, ddqn.prioritized) == (True, True)
     assert (dqn.double, dqn.prioritized) == (False, False)
-
-
-def test_algo_given_twice_is_an_error():
-    with pytest.raises(ConfigError, match="algo: given twice"):
-        load("algo=ppo", "algo=dqn")

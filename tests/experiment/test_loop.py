@@ -1,6 +1,7 @@
 """The chunk loop's host-side bookkeeping (rlx.experiment.loop), without training."""
 
 import numpy as np
+import pytest
 
 from rlx.experiment.loop import Batch, History, log_frames, log_point_mask
 
@@ -37,3 +38,24 @@ def test_history_survives_the_per_trial_checkpoint_round_trip():
     for t in range(batch.trials):
         assert restored.score(batch.of(t)) == history.score(batch.of(t))
     assert np.isfinite(history.score(batch.of(0)))
+
+
+def test_a_ctrl_c_asks_the_loop_to_stop_and_a_second_one_stops_at_once_unless_deferred():
+    import os
+    import signal
+
+    from rlx.experiment.interrupt import Interrupts
+
+    # Python's own handler, as in a terminal (a test run started in the background ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with Interrupts() as interrupts:
+            os.kill(os.getpid(), signal.SIGINT)  # the first: only asks
+            assert interrupts.requested
+            with interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGINT)  # a save in progress is never cut
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -21,6 +21,7 @@ class CheckpointSink(Sink):
         self.dirs, self.every, self.keep, self.progress = dirs, every_chunks, max_to_keep, progress
         self.ckpts, self.best, self.seconds = [], [], 0.0
         self.new_best: list[bool] = []  # per trial, at the last chunk: did its score improve
+        self.unsaved = False  # the last chunk seen fell between saves (checkpoint.every_chunks)
 
     def start(self, loop):
         from rlx.experiment.checkpoint import Checkpointer
@@ -37,8 +38,11 @@ class CheckpointSink(Sink):
 
     def chunk(self, loop, chunk):
         self.new_best = [False] * len(self.dirs)
-        if (chunk.index + 1) % self.every and not chunk.last:
-            return
+        self.unsaved = bool((chunk.index + 1) % self.every) and not chunk.last
+        if not self.unsaved:
+            self._save(loop)
+
+    def _save(self, loop):
         t0 = time.perf_counter()
         if len(self.ckpts) > 1:
             for ck in self.ckpts:
@@ -47,13 +51,17 @@ class CheckpointSink(Sink):
             sl = loop.batch.of(t)
             state = loop.state if len(self.ckpts) == 1 else jax.tree.map(lambda x, sl=sl: x[sl], loop.state)
             score = loop.history.score(sl)
-            ck.save(chunk.done_updates, state, loop.host(t), score)
+            ck.save(loop.done_updates, state, loop.host(t), score)
             if math.isfinite(score) and score > self.best[t]:
                 self.best[t], self.new_best[t] = score, True
         self.seconds += time.perf_counter() - t0
 
     def close(self, loop):
-        t0 = time.perf_counter()
-        for ck in self.ckpts:
-            ck.close()  # waits for the last asynchronous save
-        self.seconds += time.perf_counter() - t0
+        try:
+            if loop.interrupted and self.unsaved:  # a Ctrl-C between saves: the chunk it stopped at too
+                self._save(loop)
+        finally:
+            t0 = time.perf_counter()
+            for ck in self.ckpts:
+                ck.close()  # waits for the last asynchronous save
+            self.seconds += time.perf_counter() - t0
