@@ -26,7 +26,7 @@ def test_non_finite_loss_is_one_line_exit_3_and_the_folder_keeps_its_metrics(tmp
 
 def _loop(trials=1, seeds=2):
     plan = Plan(10, 5, 2, 4, 8, 1, np.ones(10, np.int64))
-    return Loop(None, plan, Batch(trials, seeds), None, None, 0.0)
+    return Loop(None, plan, Batch(trials, seeds), None, None, None, 0.0)
 
 
 def test_non_finite_gradient_norms_are_warned_once_and_counted():
