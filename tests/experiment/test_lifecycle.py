@@ -308,12 +308,13 @@ def test_playground_episode_video(tmp_path):
 
     if "playground" not in envs.SOURCES:
         pytest.skip("no playground source")
-    from rlx.evaluate.agent import Agent, _bounds
+    from rlx.evaluate.agent import Agent
+    from rlx.evaluate.episodes import action_bounds
 
     config = load("env=playground:CartpoleBalance", "algo=ppo", "num_envs=2", "num_seeds=1")
     algo = ppo.make_algo(config)
     state = jax.jit(algo.init)(jax.random.key(0))
-    agent = Agent(config, algo.policy_params(state), None, 10.0, 1e-8, *_bounds(algo.env))
+    agent = Agent(config, algo.policy_params(state), None, 10.0, 1e-8, *action_bounds(algo.env))
     states, env = enjoy.record_episode(agent, jax.random.key(1), False, max_steps=12)
     render = enjoy.renderer_for(env)
     assert render is not None and len(states) == 12
