@@ -128,7 +128,8 @@ class Group:
             )
         t0 = time.perf_counter()
         state = self._init() if resumed is None else parallel.shard(resumed["state"], self.sharding)
-        eval_keys = parallel.shard(eval_keys_for(jnp.tile(self.keys, self.batch.trials)), self.sharding)
+        # built by a program like the state, so a mesh over several processes' devices places them too
+        eval_keys = jax.jit(eval_keys_for, out_shardings=self.sharding)(jnp.tile(self.keys, self.batch.trials))
         evaluate = make_evaluator(self.config, self.algo) if self.plan.is_eval is not None else None
         compiled = compile_chunk(self.algo, state, eval_keys, self.plan.chunk_len, evaluate)
         check_memory(compiled)

@@ -123,6 +123,16 @@ def _run_dir(config: RunConfig, run_dir, resume: bool) -> pathlib.Path | None:
     return run_dir
 
 
+def _check_extras(config: RunConfig):
+    """An optional package a setting needs is one line before anything compiles, not a traceback after."""
+    import importlib.util
+
+    if config.logger.wandb and importlib.util.find_spec("wandb") is None:
+        from rlx.config import ConfigError
+
+        raise ConfigError("logger.wandb: needs the wandb package: pip install 'rlx[wandb]'")
+
+
 def _check_writable(run_dir: pathlib.Path):
     """A folder the run cannot write is one line before anything compiles, not a traceback after."""
     import os
@@ -157,6 +167,7 @@ def run(
     t_start = time.perf_counter()
     parallel.initialize(config.distributed)  # several machines: before anything touches a device
     paths.enable_compilation_cache()
+    _check_extras(config)
     run_dir = _run_dir(config, run_dir, resume)
     group = Group([Trial(config, run_dir)])
     progress = Progress(config.max_frame, enabled=config.logger.progress, stream=progress_stream)
