@@ -234,3 +234,21 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_path_exit_2_and_the_folder_r
     assert len(steps) == 2 and not (moved / "trial_metrics.json").exists()  # stopped mid-run, two saved
     _train((f"resume={moved}",))
     assert _outcome(moved) == _outcome(tmp_path / "whole")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_read_only_filesystem_is_one_line_before_compiling_and_a_resume_there_too(tmp_path, small_disk):
+    """A real read-only mount (a tmpfs remounted ``ro``): a new run under it and a resume of a finished
+    folder on it each end in one line naming the path, exit 2, before anything compiles."""
+    disk = small_disk(8 * 2**20)
+    base = (*PPO, *QUIET, "max_frame=4096", "num_chunks=2", f"logger.out_dir={disk}")
+    _train((*base, "logger.name=done"))
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    for args in ((*base, "logger.name=new"), (f"resume={disk / 'done'}",)):
+        proc = _start(args)
+        _, err = proc.communicate(timeout=120)
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in err, err
+        assert str(disk) in lines[0] and "compiled" not in err, lines[0]
+    assert not (disk / "new").exists()
