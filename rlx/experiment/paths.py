@@ -33,6 +33,24 @@ def run_dir_for(config, kind: str = "") -> pathlib.Path:
     return pathlib.Path(config.logger.out_dir) / run_name(config, kind)
 
 
+# what a run, a sweep or a trial leaves in its folder as soon as it has started writing
+RUN_MARKERS = ("config.yaml", "sweep_spec.json", "metrics.csv", "trial_metrics.json", "checkpoints")
+
+
+def check_new_folder(folder: pathlib.Path):
+    """A new run (or sweep) never writes over one already in its folder: it would mix its rows and
+    checkpoints with the old run's (or refuse half-way, after compiling). One line, before anything
+    is built, naming the way to continue the old one."""
+    held = [m for m in RUN_MARKERS if (pathlib.Path(folder) / m).exists()]
+    if held:
+        from rlx.config import ConfigError
+
+        raise ConfigError(
+            f"logger.name: {folder} already holds a run ({held[0]}); continue it with: rlx-train resume={folder}, "
+            "or give another logger.name"
+        )
+
+
 def cache_dir() -> str:
     return os.environ.get("RLX_JAX_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "rlx", "jax")
 

@@ -119,6 +119,8 @@ def _run_dir(config: RunConfig, run_dir, resume: bool) -> pathlib.Path | None:
     if not write:
         return None
     run_dir = pathlib.Path(run_dir) if run_dir else paths.run_dir_for(config)
+    if not resume:
+        paths.check_new_folder(run_dir)
     _check_writable(run_dir)
     return run_dir
 

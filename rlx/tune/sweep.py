@@ -284,6 +284,8 @@ def _write_outputs(plan: SweepPlan, rows: list[dict], summary: dict, table: str,
 def run_sweep(plan: SweepPlan, stream=None, resume: bool = False) -> dict:
     """Trains every group (skipping those a resumed sweep finished), ranks, writes the sweep folder."""
     t_start = time.perf_counter()
+    if plan.write and not resume:
+        paths.check_new_folder(plan.out)
     paths.enable_compilation_cache()
     c = plan.config
     progress = Progress(c.max_frame, enabled=c.logger.progress, stream=stream or sys.stderr)

@@ -147,7 +147,7 @@ def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(
         if run is None:
             folders += 1
             run = tmp_path / f"killed{folders}"
-        resumable = (run / "config.yaml").is_file()
+        resumable = (run / "config.yaml").is_file() or (run / "sweep_spec.json").is_file()  # a run's, a sweep's
         saves = _saves(run)
         proc = _start((f"resume={run}",) if resumable else (*base, f"logger.name={run.name}"))
         try:
@@ -163,7 +163,8 @@ def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(
             assert _outcome(run) == whole, f"folder {run.name} after {landed} kills"
             finished, run = finished + 1, None
     if run is not None:
-        _train((f"resume={run}",) if (run / "config.yaml").is_file() else (*base, f"logger.name={run.name}"))
+        resumable = (run / "config.yaml").is_file() or (run / "sweep_spec.json").is_file()
+        _train((f"resume={run}",) if resumable else (*base, f"logger.name={run.name}"))
         assert _outcome(run) == whole
     print(f"{name}: {landed} kills, {mid_run} after the process saved; {folders} folders, {finished} ended early")
     assert mid_run >= 3, f"only {mid_run} of the 10 kills came after the process had saved a checkpoint"

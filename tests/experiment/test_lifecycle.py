@@ -182,6 +182,21 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over(small_run, tmp_pat
     assert _rows(run / "metrics.csv") == _rows(small_run.run_dir / "metrics.csv")
 
 
+@pytest.mark.parametrize("kind", ["run", "sweep"])
+def test_a_new_run_into_a_folder_holding_one_is_refused_and_the_folder_untouched(small_run, tmp_path, capsys, kind):
+    """The same command twice (a shell's history, a job retried) must not write over the first run:
+    one line naming ``resume=``, exit 2, every file as it was."""
+    shutil.copytree(small_run.run_dir, tmp_path / "full")
+    before = _tree_digest(tmp_path / "full")
+    argv = ["+bench=classic/cartpole", "algo=ppo", *SMALL, f"logger.out_dir={tmp_path}", "logger.name=full"]
+    if kind == "sweep":
+        argv.append("sweep.algo.lr=[1e-3,3e-3]")
+    assert train.main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "already holds a run" in lines[0] and f"resume={tmp_path / 'full'}" in lines[0]
+    assert _tree_digest(tmp_path / "full") == before
+
+
 def test_resume_takes_no_other_override(capsys, tmp_path):
     assert train.main([f"resume={tmp_path}", "max_frame=10"]) == 2
     assert "resume" in capsys.readouterr().err
