@@ -1,11 +1,12 @@
-"""Copies of the PER sum tree in the compiled off-policy update: the HLO check behind BENCHMARKS.md "PER cost".
+"""Copies of the PER sum tree in the compiled off-policy programs: the HLO check behind BENCHMARKS.md "PER cost".
 
-Compiles one update of a bench's prioritized algorithm, vmapped over the bench's seeds with the train
-state donated (as the chunk program runs it), and lists every ``copy`` in the optimized HLO whose
-result has the sum tree's shape (seeds x 2 * leaves float32). In-place sum-tree writes need no such
-copy; each one is a full tree copied every update. Exits 1 when there is one.
+Compiles a bench's prioritized algorithm twice, as the runner does and as one step of it: the chunk
+program (``rlx.experiment.loop.compile_chunk``: ``jit(vmap(scan(update)))`` over the bench's seeds,
+state donated) and one vmapped update with the state donated. In each optimized HLO it lists every
+``copy`` whose result has the sum tree's shape (seeds x 2 * leaves float32): in-place sum-tree writes
+need none, and each one is a whole tree copied every update. Exits 1 when there is one, 2 on bad input.
 
-    python benchmarks/per_hlo.py [--bench classic/cartpole] [--algo ddqn_per] [overrides ...]
+    python benchmarks/per_hlo.py [--bench classic/cartpole] [--algo ddqn_per] [key=value ...]
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import sys
 
 import jax
 
+from rlx.config import ConfigError
 from rlx.config.compose import load
 from rlx.experiment.group import make_algo
+from rlx.experiment.loop import compile_chunk, eval_keys_for, plan_for
 from rlx.experiment.seeds import seed_keys
 
 
@@ -27,25 +30,39 @@ def tree_copies(hlo: str, tree_shape: tuple) -> list[str]:
     return [line.strip() for line in hlo.splitlines() if result.search(line)]
 
 
+def compiled_programs(config) -> tuple[tuple, dict[str, str]]:
+    """The sum tree's shape and the optimized HLO of the chunk program and of one update."""
+    algo = make_algo(config)
+    keys = seed_keys(config.seed, config.num_seeds)
+    state = jax.jit(jax.vmap(algo.init))(keys)
+    chunk = compile_chunk(algo, state, eval_keys_for(keys), plan_for(config, algo).chunk_len)
+    update = jax.jit(jax.vmap(algo.update), donate_argnums=0).lower(state).compile()
+    return state.replay.tree.shape, {"chunk": chunk.as_text(), "update": update.as_text()}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", default="classic/cartpole")
     parser.add_argument("--algo", default="ddqn_per")
     parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
     args = parser.parse_args(argv)
-    cfg = load(f"+bench={args.bench}", f"algo={args.algo}", "logger.progress=false", *args.overrides)
-    algo = make_algo(cfg)
-    state = jax.eval_shape(jax.vmap(algo.init), seed_keys(cfg.seed, cfg.num_seeds))
-    tree_shape = state.replay.tree.shape
-    if tree_shape[-1] <= 1:
-        print(f"algo={args.algo}: replay is not prioritized (no sum tree)")
+    try:
+        config = load(f"+bench={args.bench}", f"algo={args.algo}", "logger.progress=false", *args.overrides)
+    except ConfigError as err:
+        print(f"per_hlo: {err}")
         return 2
-    hlo = jax.jit(jax.vmap(algo.update), donate_argnums=0).lower(state).compile().as_text()
-    copies = tree_copies(hlo, tree_shape)
-    print(f"{args.algo} on {args.bench}, {cfg.num_seeds} seeds: sum tree f32{list(tree_shape)}, {len(copies)} copies")
-    for line in copies:
-        print("  " + line[:200])
-    return 1 if copies else 0
+    if not getattr(config.algo, "prioritized", False):
+        print(f"per_hlo: --algo {args.algo} keeps no sum tree; give ddqn_per or algo.prioritized=true")
+        return 2
+    shape, programs = compiled_programs(config)
+    found = 0
+    for name, hlo in programs.items():
+        copies = tree_copies(hlo, shape)
+        found += len(copies)
+        print(f"{args.algo} on {args.bench}, {name} program: {len(copies)} copies of the sum tree f32{list(shape)}")
+        for line in copies:
+            print("  " + line[:200])
+    return 1 if found else 0
 
 
 if __name__ == "__main__":
