@@ -92,7 +92,8 @@ def tree_find(tree: jax.Array, u: jax.Array) -> tuple[jax.Array, jax.Array]:
 
     The descent goes right only into a subtree with a positive sum, and left otherwise, so it ends on
     a positive leaf whenever the root is positive, whatever float32 rounding did to ``u * total``.
-    The leaf's value is the child read at the last level, so a caller needs no second read of the tree.
+    The descent carries the current node's value (the root's, then each child's it enters), so the
+    leaf's comes with it and a caller needs no second read of the tree.
     """
     leaves = tree.shape[0] // 2
 
@@ -106,7 +107,7 @@ def tree_find(tree: jax.Array, u: jax.Array) -> tuple[jax.Array, jax.Array]:
             jnp.where(go_right, right, left),
         )
 
-    start = (jnp.ones_like(u, jnp.int32), u * tree[1], jnp.zeros_like(u))
+    start = (jnp.ones_like(u, jnp.int32), u * tree[1], jnp.full_like(u, tree[1]))
     node, _, value = jax.lax.fori_loop(0, int(math.log2(leaves)), level, start)
     return node - leaves, value
 

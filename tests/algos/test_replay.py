@@ -234,3 +234,10 @@ def test_one_step_sample_discount_is_gamma():
     r = Replay(8, 4)
     s = r.add(r.init(ITEM), _items([1, 2, 3]))
     np.testing.assert_allclose(np.asarray(r.sample(s, jax.random.key(0), 1.0, 0.97).gamma), 0.97)
+
+
+def test_one_slot_prioritized_replay_weighs_its_item_one():
+    """A single leaf (no levels to descend): the draw is slot 0 with weight 1, as for any batch of one."""
+    r = Replay(1, 1, prioritized=True)
+    out = r.sample(r.add(r.init(ITEM), _items([5])), jax.random.key(0), 0.4)
+    assert int(out.indices[0]) == 0 and float(out.weights[0]) == 1.0
