@@ -8,9 +8,12 @@ disagree with their leaves, and a descent can end on a zero-priority (empty) slo
 flashbax #52). Ours recomputes every touched parent as the sum of its two children (no drift) and
 its descent never enters a subtree whose sum is zero, so an empty slot is never sampled.
 
-Speed on CPU: the priority update is ordered after every read of the old tree (an optimisation
-barrier with the sample's IS weights); without it XLA copies the whole tree for each of the
-log2(capacity) level writes, which made PER about 5x slower than uniform replay under vmap.
+Speed: the add and the priority update write the tree in place, with no copy of it in the compiled
+update (``benchmarks/per_hlo.py`` lists any). XLA copies a buffer before an in-place write unless every
+read of it is upstream of that write by data alone, so the only reads are the descent (whose sampled
+slots the update writes) and the update's own; the descent also returns the sampled leaves'
+priorities, all the IS weights need. Weights read from the tree after the descent feed only the loss,
+not the new priorities, and cost two copies of the whole tree per update (4 MB each at 4 seeds x 100k slots).
 
 Multi-step returns (Sutton 1988; Rainbow, Hessel et al. 2018, uses n = 3): with ``n_step > 1`` a
 sampled item ``i`` becomes ``sum_k gamma^k r_{i+k}`` over its next ``n`` steps in the same env, cut
@@ -84,25 +87,32 @@ def tree_set(tree: jax.Array, slots: jax.Array, values: jax.Array) -> jax.Array:
     return tree
 
 
-def tree_find(tree: jax.Array, u: jax.Array) -> jax.Array:
-    """The leaf whose prefix-sum interval holds ``u * total`` (``u`` in [0, 1)).
+def tree_find(tree: jax.Array, u: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The leaf whose prefix-sum interval holds ``u * total`` (``u`` in [0, 1)), and its value.
 
     The descent goes right only into a subtree with a positive sum, and left otherwise, so it ends on
     a positive leaf whenever the root is positive, whatever float32 rounding did to ``u * total``.
+    The descent carries the current node's value (the root's, then each child's it enters), so the
+    leaf's comes with it and a caller needs no second read of the tree.
     """
     leaves = tree.shape[0] // 2
 
     def level(_, carry):
-        node, q = carry
+        node, q, _ = carry
         left, right = tree[2 * node], tree[2 * node + 1]
         go_right = ((q >= left) & (right > 0)) | (left <= 0)
-        return jnp.where(go_right, 2 * node + 1, 2 * node), jnp.where(go_right, q - left, q)
+        return (
+            jnp.where(go_right, 2 * node + 1, 2 * node),
+            jnp.where(go_right, q - left, q),
+            jnp.where(go_right, right, left),
+        )
 
-    node, _ = jax.lax.fori_loop(0, int(math.log2(leaves)), level, (jnp.ones_like(u, jnp.int32), u * tree[1]))
-    return node - leaves
+    start = (jnp.ones_like(u, jnp.int32), u * tree[1], jnp.full_like(u, tree[1]))
+    node, _, value = jax.lax.fori_loop(0, int(math.log2(leaves)), level, start)
+    return node - leaves, value
 
 
-def stratified_find(tree: jax.Array, key: jax.Array, batch_size: int) -> jax.Array:
+def stratified_find(tree: jax.Array, key: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
     """One draw from each of ``batch_size`` equal strata of the total (Schaul et al. 2016, appendix B.2.1)."""
     u = (jnp.arange(batch_size, dtype=jnp.float32) + jax.random.uniform(key, (batch_size,))) / batch_size
     return tree_find(tree, jnp.minimum(u, 1.0 - 1e-7))
@@ -113,7 +123,7 @@ def stratified_find(tree: jax.Array, key: jax.Array, batch_size: int) -> jax.Arr
 
 class Replay:
     """``init(example_item) -> state``; ``add(state, items)`` with a leading batch axis;
-    ``sample(state, key, beta) -> Sample``; ``update_priorities(state, indices, td_abs)``.
+    ``sample(state, key, beta) -> Sample``; ``update_priorities(state, sample, td_abs, mask)``.
     """
 
     def __init__(
@@ -169,15 +179,14 @@ class Replay:
             slots = jax.random.randint(key, (self.batch_size,), 0, jnp.maximum(state.size, 1))
             batch, gammas = self._n_step_batch(state, slots, gamma)
             return Sample(batch, slots, ones, gammas)
-        slots = stratified_find(state.tree, key, self.batch_size)
+        slots, priority = stratified_find(state.tree, key, self.batch_size)
         if self.n_step == 1:
             batch, gammas = jax.tree.map(lambda x: x[0, slots], state.buffer.experience), gamma * ones
         else:
             batch, gammas = self._n_step_batch(state, slots, gamma)
-        prob = state.tree[slots + state.tree.shape[0] // 2] / state.tree[1]
-        # w_i = (N P(i))^-beta, normalised by the batch's largest weight (Schaul et al. 2016, sec. 3.4)
-        w = (state.size.astype(jnp.float32) * prob) ** (-beta)
-        return Sample(batch, slots, w / jnp.max(w), gammas)
+        # w_i = (N P(i))^-beta over the batch's largest weight (Schaul et al. 2016, sec. 3.4), P(i) = p_i / total:
+        # N and the total cancel, leaving (min_j p_j / p_i)^beta, from the priorities the descent read
+        return Sample(batch, slots, (jnp.min(priority) / priority) ** beta, gammas)
 
     def _n_step_batch(self, state: ReplayState, slots: jax.Array, gamma):
         """The n-step transitions starting at ``slots`` (see the module doc) and their bootstrap discounts."""
@@ -206,13 +215,10 @@ class Replay:
         """New priorities ``(|td| + eps)^alpha`` for the sampled slots; ``mask=False`` keeps the old ones."""
         if not self.prioritized:
             return state
-        # every read of the old priorities (the sample's weights) happens before the in-place writes;
-        # without this ordering XLA copies the whole tree for each written level on every update
-        tree, _ = jax.lax.optimization_barrier((state.tree, sample.weights))
         p = (jnp.abs(td_abs) + self.eps) ** self.alpha  # p_i = |delta_i| + eps, stored as p_i^alpha
-        p = jnp.where(mask, p, tree[sample.indices + tree.shape[0] // 2])
+        p = jnp.where(mask, p, state.tree[sample.indices + state.tree.shape[0] // 2])
         return state.replace(
-            tree=tree_set(tree, sample.indices, p),
+            tree=tree_set(state.tree, sample.indices, p),
             max_priority=jnp.maximum(state.max_priority, jnp.where(mask, jnp.max(p), 0.0)),
         )
 

@@ -34,7 +34,9 @@ def test_sum_tree_sampling_frequencies_match_priorities():
     p = jnp.array([0.1, 2.0, 0.0, 5.0, 1.0, 0.3, 0.0, 1.6], jnp.float32)
     tree = tree_set(jnp.zeros(2 * leaves, jnp.float32), jnp.arange(leaves), p)
     assert np.isclose(float(tree[1]), float(p.sum()), rtol=1e-6)
-    idx = jax.vmap(lambda k: stratified_find(tree, k, 64))(jax.random.split(jax.random.key(0), 625)).ravel()
+    idx, value = jax.vmap(lambda k: stratified_find(tree, k, 64))(jax.random.split(jax.random.key(0), 625))
+    np.testing.assert_array_equal(np.asarray(value), np.asarray(p[idx]))  # each draw's own priority
+    idx = idx.ravel()
     counts = np.bincount(np.asarray(idx), minlength=leaves)
     assert counts[2] == 0 and counts[6] == 0  # zero priority: never
     expected = np.asarray(p / p.sum()) * idx.size
@@ -49,8 +51,9 @@ def test_sum_tree_never_samples_zero_priority_slots_at_the_edges():
     p = jnp.zeros(leaves).at[:1001].set(jax.random.uniform(jax.random.key(3), (1001,)) * 1e3 + 1e-3)
     tree = tree_set(jnp.zeros(2 * leaves, jnp.float32), jnp.arange(leaves), p)
     u = jnp.concatenate([1.0 - jnp.logspace(-8, -1, 200), jnp.linspace(0.0, 1.0 - 1e-7, 2000)])
-    idx = tree_find(tree, u.astype(jnp.float32))
+    idx, value = tree_find(tree, u.astype(jnp.float32))
     assert np.all(np.asarray(p[idx]) > 0)
+    np.testing.assert_array_equal(np.asarray(value), np.asarray(p[idx]))
     # parents are exact sums of their children after many overwrites (no drift)
     for k in jax.random.split(jax.random.key(4), 20):
         slots = jax.random.randint(k, (64,), 0, 1001)
@@ -73,6 +76,75 @@ def test_importance_weights_follow_schaul_formula():
     # new items get the largest priority seen so far
     s2 = r.add(s, _items([9]))
     assert float(s2.tree[s2.tree.shape[0] // 2 + 0]) == pytest.approx(4.0)
+
+
+class _ReferencePER:
+    """Prioritized replay as the straightforward loops it stands for (NumPy, float32): after each add
+    or priority write every parent is the sum of its children, a draw descends from the root, and the
+    IS weights are (N P(i))^-beta over the batch's largest (as the replay computed them up to 0.2.0)."""
+
+    def __init__(self, capacity, alpha, eps):
+        self.leaves = 1 << int(np.ceil(np.log2(capacity)))
+        self.tree = np.zeros(2 * self.leaves, np.float32)
+        self.capacity, self.alpha, self.eps = capacity, alpha, eps
+        self.index, self.size, self.max_p = 0, 0, np.float32(1.0)
+
+    def _set(self, slots, values):
+        self.tree[self.leaves + np.asarray(slots)] = values
+        for node in range(self.leaves - 1, 0, -1):
+            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
+
+    def add(self, n):
+        self._set((self.index + np.arange(n)) % self.capacity, self.max_p)
+        self.index, self.size = (self.index + n) % self.capacity, min(self.size + n, self.capacity)
+
+    def sample(self, u, beta):
+        slots = []
+        for q in np.float32(u) * self.tree[1]:
+            node = 1
+            while node < self.leaves:
+                left, right = self.tree[2 * node], self.tree[2 * node + 1]
+                node, q = (2 * node + 1, q - left) if (q >= left and right > 0) or left <= 0 else (2 * node, q)
+            slots.append(node - self.leaves)
+        w = (self.size * self.tree[self.leaves + np.array(slots)] / self.tree[1]) ** -beta
+        return np.array(slots), w / w.max()
+
+    def update(self, slots, td_abs, mask):
+        p = ((np.abs(td_abs) + self.eps) ** self.alpha).astype(np.float32)
+        p = p if mask else self.tree[self.leaves + slots]
+        self._set(slots, p)
+        self.max_p = max(self.max_p, p.max()) if mask else self.max_p
+
+
+def test_prioritized_replay_matches_the_reference_loops():
+    """Adds, draws and priority writes over a wrapping ring (duplicates, masked updates included) give
+    the reference's slots and tree bit for bit and its IS weights to float rounding. alpha = 1 keeps the
+    new priorities exact (XLA's and NumPy's float32 powers differ in the last bit)."""
+    capacity, batch, alpha, eps, beta = 24, 16, 1.0, 0.25, 0.4
+    r = Replay(capacity, batch, prioritized=True, alpha=alpha, eps=eps)
+    ref = _ReferencePER(capacity, alpha, eps)
+    s = r.init(ITEM)
+    step = jax.jit(lambda s, x, key, mask: _per_step(r, s, x, key, mask))
+    drawn_twice = 0
+    for t, key in enumerate(jax.random.split(jax.random.key(7), 12)):
+        x = jnp.arange(5.0) + 5 * t
+        s, out = step(s, x, key, t % 4 != 1)
+        ref.add(5)
+        u = (np.arange(batch) + np.asarray(jax.random.uniform(key, (batch,)))) / batch
+        slots, w = ref.sample(np.minimum(u, 1.0 - 1e-7).astype(np.float32), beta)
+        np.testing.assert_array_equal(np.asarray(out.indices), slots)
+        np.testing.assert_allclose(np.asarray(out.weights), w, rtol=2e-6)
+        ref.update(slots, np.asarray(out.batch["x"]), mask=t % 4 != 1)  # one TD error per slot
+        np.testing.assert_array_equal(np.asarray(s.tree), ref.tree)
+        drawn_twice += batch - len(np.unique(slots))
+    assert drawn_twice > 0 and int(s.size) == capacity  # duplicates and a wrapped ring were covered
+
+
+def _per_step(r, s, x, key, mask):
+    """One off-policy update's replay traffic: add, draw, new priorities from the drawn items."""
+    s = r.add(s, _items(x))
+    out = r.sample(s, key, 0.4)
+    return r.update_priorities(s, out, out.batch["x"], mask), out
 
 
 def test_replay_is_per_seed_under_vmap():
@@ -162,3 +234,10 @@ def test_one_step_sample_discount_is_gamma():
     r = Replay(8, 4)
     s = r.add(r.init(ITEM), _items([1, 2, 3]))
     np.testing.assert_allclose(np.asarray(r.sample(s, jax.random.key(0), 1.0, 0.97).gamma), 0.97)
+
+
+def test_one_slot_prioritized_replay_weighs_its_item_one():
+    """A single leaf (no levels to descend): the draw is slot 0 with weight 1, as for any batch of one."""
+    r = Replay(1, 1, prioritized=True)
+    out = r.sample(r.add(r.init(ITEM), _items([5])), jax.random.key(0), 0.4)
+    assert int(out.indices[0]) == 0 and float(out.weights[0]) == 1.0
