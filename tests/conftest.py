@@ -6,3 +6,8 @@ os.environ.setdefault("RLX_CACHE_DIR", os.path.join(os.path.dirname(__file__), "
 # the rlx-enjoy command sets the same for itself, the library sets nothing at import
 if "DISPLAY" not in os.environ:
     os.environ.setdefault("MUJOCO_GL", "egl")
+
+# tests/scriptload.py (the one loader of the repository's scripts) is importable from every test module
+import sys  # noqa: E402
+
+sys.path.append(os.path.dirname(__file__))

@@ -5,27 +5,15 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import importlib.util
 import json
-import pathlib
-import sys
 import zipfile
 
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _load(rel: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / rel)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+from scriptload import load_script
 
 
-dc = _load("benchmarks/device_check.py", "device_check")
-dw = _load("scripts/device_wheels.py", "device_wheels")
+dc = load_script("benchmarks/device_check.py")
+dw = load_script("scripts/device_wheels.py")
 
 
 def _check(tmp_path, budget=100.0, smoke=True):

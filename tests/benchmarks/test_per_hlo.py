@@ -3,28 +3,16 @@ sum tree in place (no copy of it in the compiled program), and the checker does 
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
 
 import jax
 import jax.numpy as jnp
 import pytest
+from scriptload import load_script
 
 from rlx.algos.replay import Replay, tree_set
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("per_hlo", ROOT / "benchmarks/per_hlo.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["per_hlo"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-per_hlo = _load()
+per_hlo = load_script("benchmarks/per_hlo.py")
 
 
 def _hlo(fn, *args):

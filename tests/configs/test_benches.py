@@ -7,7 +7,6 @@ Composition is Hydra's cost (about 0.15 s a load on 2 cores): the Atari loop is 
 
 import csv
 import dataclasses
-import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import sys
 import jax
 import numpy as np
 import pytest
+from scriptload import load_script
 from omegaconf import OmegaConf
 
 from rlx.algos import algo_module
@@ -30,10 +30,7 @@ ATARI_ALGOS = ("ppo", "a2c", "sac", "crossq")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_atari_benches", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scripts/make_atari_benches.py")
 
 
 def _tuned(bench: str, algo: str) -> dict:
