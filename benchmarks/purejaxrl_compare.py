@@ -9,6 +9,12 @@ gives the median train time, frames/s, the final returns (to show both learn) an
 before and after. ``--write`` puts the table in BENCHMARKS.md (measure on an otherwise idle machine).
 
     python benchmarks/purejaxrl_compare.py [--seeds 1 4 16 64] [--repeats 5] [--total-timesteps 5e5] [--write]
+    python benchmarks/purejaxrl_compare.py --split [--seeds 1 16] [--repeats 3] [--total-timesteps 1.25e5]
+
+``--split`` says where the time goes instead: each program trained with 1 and with 4 epochs (the rest of its
+config unchanged), alternating, medians; a quarter of the difference over 3 is one epoch of minibatch
+updates, the remainder the rollout, GAE and bookkeeping. It also times each program's env alone (rlx's
+batched CartPole with its wrappers, gymnax's own auto-resetting step, 4 envs, a fixed policy).
 
 PureJaxRL (Chris Lu et al., https://github.com/luchris429/purejaxrl, Apache-2.0) is not copied into
 rlx: the script imports its ``purejaxrl/ppo.py`` and ``purejaxrl/wrappers.py`` unmodified from a
@@ -93,6 +99,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--total-timesteps", type=float, default=5e5, help="frames per seed (PureJaxRL: 5e5)")
     p.add_argument("--purejaxrl", type=pathlib.Path, default=DEFAULT_CHECKOUT, help="a PureJaxRL checkout")
     p.add_argument("--write", action="store_true", help="upsert the table into BENCHMARKS.md")
+    p.add_argument("--split", action="store_true", help="where the time goes: 1 vs 4 epochs, and the env alone")
     args = p.parse_args(argv)
     if any(n < 1 for n in args.seeds):
         fail(f"--seeds: seed counts must be >= 1, got {args.seeds}")
@@ -180,14 +187,22 @@ def rlx_config(num_updates: int):
     return RunConfig(algo=algo, env=c["ENV_NAME"], num_envs=c["NUM_ENVS"], max_frame=num_updates * FRAMES_PER_UPDATE)
 
 
-def programs(pjx, total_timesteps: float, num_seeds: int) -> dict:
-    """``{name: (compiled train, its seed keys, compile seconds, final return of its output)}``."""
+def programs(pjx, total_timesteps: float, num_seeds: int, epochs: int | None = None) -> dict:
+    """``{name: (compiled train, its seed keys, compile seconds, final return of its output)}``;
+    ``epochs`` replaces both programs' update epochs (``--split``)."""
+    import dataclasses
+
     import jax
 
     from rlx.algos import ppo
 
     num_updates = int(total_timesteps) // FRAMES_PER_UPDATE
-    pjx_train = pjx.make_train({**PJX_CONFIG, "TOTAL_TIMESTEPS": num_updates * FRAMES_PER_UPDATE})
+    pjx_config = {**PJX_CONFIG, "TOTAL_TIMESTEPS": num_updates * FRAMES_PER_UPDATE}
+    rlx_cfg = rlx_config(num_updates)
+    if epochs is not None:
+        pjx_config["UPDATE_EPOCHS"] = epochs
+        rlx_cfg = dataclasses.replace(rlx_cfg, algo=dataclasses.replace(rlx_cfg.algo, num_epochs=epochs))
+    pjx_train = pjx.make_train(pjx_config)
 
     def pjx_return(out):
         return float(out["metrics"]["returned_episode_returns"][:, -1].mean())
@@ -197,7 +212,7 @@ def programs(pjx, total_timesteps: float, num_seeds: int) -> dict:
 
     specs = {
         "PureJaxRL": (pjx_train, jax.random.split(jax.random.PRNGKey(0), num_seeds), pjx_return),
-        "rlx": (ppo.make_train(rlx_config(num_updates)), jax.random.split(jax.random.key(0), num_seeds), rlx_return),
+        "rlx": (ppo.make_train(rlx_cfg), jax.random.split(jax.random.key(0), num_seeds), rlx_return),
     }
     out = {}
     for name, (train, keys, final_return) in specs.items():
@@ -238,6 +253,76 @@ def measure(pjx, total_timesteps: float, num_seeds: int, repeats: int) -> dict:
     return row
 
 
+def _timed(compiled: dict, repeats: int) -> dict:
+    """``{name: median seconds}`` of ``compiled = {name: (fn, arg)}``, run alternately ``repeats`` times."""
+    import jax
+
+    times = {name: [] for name in compiled}
+    for _ in range(repeats):
+        for name, (fn, arg) in compiled.items():
+            t0 = time.perf_counter()
+            jax.block_until_ready(fn(arg))
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def split(pjx, total_timesteps: float, num_seeds: int, repeats: int) -> list[str]:
+    """Table rows: each program at 1 and 4 epochs; one epoch = (t4 - t1) / 3, the rest = t1 - one epoch."""
+    progs = {}
+    for epochs in (1, 4):
+        for name, (compiled, keys, _, _) in programs(pjx, total_timesteps, num_seeds, epochs).items():
+            progs[(name, epochs)] = (compiled, keys)
+    load = os.getloadavg()[0]
+    t = _timed(progs, repeats)
+    rows = []
+    for name in ("PureJaxRL", "rlx"):
+        one, four = t[(name, 1)], t[(name, 4)]
+        epoch = (four - one) / 3
+        rows.append(
+            f"| {num_seeds} | {name} | {one:.3f} / {four:.3f} | {epoch:.3f} / {one - epoch:.3f} | "
+            f"{4 * epoch / four:.0%} | {load:.2f} / {os.getloadavg()[0]:.2f} |"
+        )
+    return rows
+
+
+def env_steps(repeats: int, steps: int = 128 * 244) -> str:
+    """us per vector step of 4 CartPole envs: rlx's batched env (VecEnv, AutoReset, EpisodeStats) against
+    gymnax's own auto-resetting step, vmapped, under the same fixed policy (push towards the pole's lean)."""
+    import gymnax
+    import jax
+    import jax.numpy as jnp
+
+    from rlx import envs
+
+    n = PJX_CONFIG["NUM_ENVS"]
+    env = envs.make(PJX_CONFIG["ENV_NAME"], n)
+    genv, params = gymnax.make(PJX_CONFIG["ENV_NAME"])
+
+    def rlx_run(key):
+        def step(carry, k):
+            out = env.step(carry[0], (carry[1][:, 2] > 0).astype(jnp.int32), k)
+            return (out.state, out.obs), out.reward
+
+        return jax.lax.scan(step, env.reset(key), jax.random.split(key, steps))[1].sum()
+
+    def gymnax_run(key):
+        obs, state = jax.vmap(genv.reset, (0, None))(jax.random.split(key, n), params)
+
+        def step(carry, k):
+            action = (carry[1][:, 2] > 0).astype(jnp.int32)
+            batched_step = jax.vmap(genv.step, (0, 0, 0, None))
+            obs, state, reward, *_ = batched_step(jax.random.split(k, n), carry[0], action, params)
+            return (state, obs), reward
+
+        return jax.lax.scan(step, (state, obs), jax.random.split(key, steps))[1].sum()
+
+    keys = {"rlx env": jax.random.key(0), "gymnax step": jax.random.PRNGKey(0)}
+    fns = {"rlx env": rlx_run, "gymnax step": gymnax_run}
+    t = _timed({k: (jax.jit(f).lower(keys[k]).compile(), keys[k]) for k, f in fns.items()}, repeats)
+    per_step = ", ".join(f"{k} {1e6 * s / steps:.1f} us" for k, s in t.items())
+    return f"{per_step} a vector step of {n} envs ({steps:,} steps)"
+
+
 def table(rows: list[dict], repeats: int) -> str:
     """One row per seed count; pairs are "PureJaxRL / rlx", ratios rlx over PureJaxRL (below 1: rlx faster)."""
     cols = (
@@ -275,6 +360,13 @@ def main(argv=None) -> int:
 
     jax.config.update("jax_enable_compilation_cache", False)  # compile times are cold, never a disk hit
     pjx = load_purejaxrl(args.purejaxrl)
+    if args.split:
+        print("| seeds | program | 1 epoch / 4 epochs s | one epoch / rest s | learning share | load before / after |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for n in args.seeds:
+            print("\n".join(split(pjx, args.total_timesteps, n, args.repeats)), flush=True)
+        print(f"env alone: {env_steps(args.repeats)}. {today()}, {machine()}.")
+        return 0
     rows = []
     for n in args.seeds:
         rows.append(measure(pjx, args.total_timesteps, n, args.repeats))

@@ -3,27 +3,15 @@ and (slow, with a PureJaxRL checkout) a tiny side-by-side run."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import pathlib
-import sys
 
 import jax
 import jax.numpy as jnp
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("purejaxrl_compare", ROOT / "benchmarks/purejaxrl_compare.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["purejaxrl_compare"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+from scriptload import load_script
 
 
-pc = _load()
+pc = load_script("benchmarks/purejaxrl_compare.py")
 
 
 @pytest.mark.parametrize(
@@ -86,3 +74,10 @@ def test_tiny_side_by_side_run_times_both_and_both_return_finite(capsys):
         assert math.isfinite(r["return"]) and 8 <= r["return"] <= 500, (name, r)  # CartPole returns
     md = pc.table([row], repeats=2)
     assert md.count("\n| 2 | 2,048 |") == 1 and "median of 2 runs" in md
+
+
+def test_env_steps_times_both_envs_per_vector_step():
+    """``--split``'s env part needs no PureJaxRL checkout: both envs run the same fixed policy and are timed."""
+    line = pc.env_steps(1, steps=64)
+    assert "rlx env" in line and "gymnax step" in line and "(64 steps)" in line
+    assert all(float(part.split()[-2]) > 0 for part in line.split(" a vector step")[0].split(", "))
