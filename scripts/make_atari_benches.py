@@ -12,9 +12,9 @@ life loss as termination and sign-clipped rewards for training) and four ``tuned
     sac     discrete SAC: CleanRL sac_atari.py (Christodoulou 2019's recipe)
     crossq  discrete CrossQ: SLM-Lab's crossq_atari.yaml (the one published Atari CrossQ setting found)
 
-``algo.network: cnn`` is written for each algorithm whose ``Config`` has a ``network`` field (looked
-up in ``rlx.algos`` when this runs), so a file goes stale -- and ``--check`` says so -- once another
-algorithm gains the Nature CNN.
+Every section has ``algo.network: cnn``: PPO and A2C share the Nature CNN (convolutions -> dense 512)
+between actor and critic; SAC and CrossQ put its convolutions before their ``hidden`` layers, sized as
+the published nets.
 
     python scripts/make_atari_benches.py [--out rlx/configs/bench/atari] [--check] [GAME ...]
 
@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import pathlib
 import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # this checkout's rlx (has_network), wherever the script runs from
+    sys.path.insert(0, str(ROOT))  # this checkout's rlx (write_or_check), wherever the script runs from
 REFERENCE = ROOT / "benchmarks" / "reference" / "slm_lab_atari_ppo.csv"
 OUT = ROOT / "rlx" / "configs" / "bench" / "atari"
 ALGOS = ("ppo", "a2c", "sac", "crossq")
@@ -56,8 +55,9 @@ rewards clipped to their sign and a lost life as termination; EpisodeStats (the 
 sees the raw full-game score. Frames stay uint8 until the network. envpool's own episodic_life /
 reward_clip stay off (their default): rlx's wrappers do both outside the episode statistics."""
 
-# Settings shared by every game; ppo's gae_lambda is the game's, network: cnn is added where supported.
+# Settings shared by every game; ppo's gae_lambda is the game's.
 PPO = {
+    "network": "cnn",
     "shared": True,
     "num_steps": 128,
     "num_epochs": 4,
@@ -77,6 +77,7 @@ PPO on Atari (Schulman et al. 2017; CleanRL ppo_atari.py): Nature CNN shared by 
 linearly, clip 0.1. GAE lambda: {lam_note}"""
 
 A2C = {
+    "network": "cnn",
     "shared": True,
     "num_steps": 5,
     "returns": "nstep",
@@ -100,6 +101,8 @@ shared torso. 5 steps x 16 envs = 80 frames an update. SB3 uses RMSpropTFLike (e
 square root); rlx's RMSprop is optax's."""
 
 SAC = {
+    "network": "cnn",
+    "hidden": [512],
     "batch_size": 64,
     "buffer_size": 200_000,
     "warmup_frames": 20_000,
@@ -115,7 +118,8 @@ SAC = {
     "target_entropy_scale": 0.89,
 }
 SAC_NOTE = """\
-Discrete SAC (Christodoulou 2019) as CleanRL's sac_atari.py: batch 64, Adam 3e-4 for actor,
+Discrete SAC (Christodoulou 2019) as CleanRL's sac_atari.py: the actor and each of the two Q networks
+its own Nature convolutions -> dense 512 -> logits / Q per action; batch 64, Adam 3e-4 for actor,
 critics and temperature, gamma 0.99, 2e4 random warm-up frames, target entropy 0.89 log|A|, alpha
 from 1. Replay ratio: CleanRL's update_frequency 4 = 1 gradient step per 4 frames: num_steps 1 x 16
 envs = 16 frames an update, batches_per_update 4 x grads_per_batch 1 = 4 gradient steps (2.5e6 in
@@ -124,6 +128,9 @@ rlx's targets are Polyak only: tau 1e-3 has the same mean lag. Replay 2e5 (Clean
 sac_atari 2e5): rlx stores obs and next_obs, 56 KB an item, so 1e6 would be 56 GB a seed."""
 
 CROSSQ = {
+    "network": "cnn",
+    "hidden": [512],
+    "critic_hidden": [1024],
     "batch_size": 256,
     "buffer_size": 200_000,
     "warmup_frames": 1000,
@@ -145,8 +152,9 @@ as SLM-Lab's crossq_atari.yaml (v14; the paper has no Atari runs): Adam lr 1e-3 
 beta1 0.9, not the paper's 0.5), temperature lr 3e-5 (SLM-Lab: faster alpha diverged on Pong,
 Breakout, Seaquest), batch 256, replay 2e5, 1000 warm-up frames, renorm after 5000 critic steps,
 gradient clip 0.5. Replay ratio: SLM-Lab's training_frequency 4 / training_iter 1 counted in frames
-over all envs, i.e. 1 gradient step per 16-frame vector step (6.25e5 in 10e6 frames). SLM-Lab's
-critic has a 1024-wide batch-renormalised layer after the convolutions and ran 2e6 frames."""
+over all envs, i.e. 1 gradient step per 16-frame vector step (6.25e5 in 10e6 frames). Networks as
+SLM-Lab's: actor Nature convolutions -> dense 512 (no batch renorm); each critic its own convolutions
+-> dense 1024 -> batch renorm -> ReLU (the convolutions unnormalised). SLM-Lab ran 2e6 frames."""
 
 
 def snake_case(name: str) -> str:
@@ -177,13 +185,6 @@ def reference_rows(path=REFERENCE) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def has_network(algo: str) -> bool:
-    """Whether the algorithm's Config has a ``network`` field (the Nature CNN option)."""
-    from rlx.algos import algo_module
-
-    return "network" in {f.name for f in dataclasses.fields(algo_module(algo).Config)}
-
-
 def _comment(text: str, indent: int) -> str:
     return "".join(" " * indent + ("# " + line).rstrip() + "\n" for line in text.splitlines())
 
@@ -195,7 +196,7 @@ def _yaml(data: dict, indent: int = 0) -> str:
     return "".join(" " * indent + line + "\n" for line in text.splitlines())
 
 
-def bench_for(row: dict, cnn: dict[str, bool]) -> str:
+def bench_for(row: dict) -> str:
     """The text of one game's bench file."""
     game = game_of(row["env"])
     lam = lambda_of(row["best_spec"])
@@ -222,15 +223,10 @@ def bench_for(row: dict, cnn: dict[str, bool]) -> str:
     header.append("")
     header += ENV_NOTES.splitlines()
     header.append("")
-    no_cnn = [a for a in ALGOS if not cnn[a]]
-    with_cnn = [a for a in ALGOS if cnn[a]]
-    header.append(f"Networks: algo.network: cnn (the Nature CNN) for {', '.join(with_cnn) or 'none'}.")
-    if no_cnn:
-        header += [
-            f"{', '.join(no_cnn)}: their Config has no `network` field (no CNN option) in rlx yet: their MLPs",
-            "flatten the 4x84x84 frames (they run, slowly and far from the published networks); the sections",
-            "hold the published settings for when a CNN option lands (this generator then adds network: cnn).",
-        ]
+    header.append(
+        "Networks: algo.network: cnn (Nature CNN) for every algorithm: shared by actor and critic for ppo, a2c;"
+    )
+    header.append("sac, crossq: its convolutions, then each network's own dense layers (algo.hidden, critic_hidden).")
 
     env = {
         "env": f"envpool:{game}-v5",
@@ -250,7 +246,6 @@ def bench_for(row: dict, cnn: dict[str, bool]) -> str:
     out = "# @package _global_\n" + _comment("\n".join(header), 0) + _yaml(env) + "tuned:\n"
     for algo in ALGOS:
         fields, note = sections[algo]
-        fields = ({"network": "cnn"} if cnn[algo] else {}) | dict(fields)
         out += f"  {algo}:\n" + _comment(note, 4) + _yaml({"algo": fields}, 4)
     return out
 
@@ -264,7 +259,6 @@ def main(argv=None) -> int:
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "__init__.py").touch()
-    cnn = {a: has_network(a) for a in ALGOS}
     rows = reference_rows()
     if args.games:
         unknown = set(args.games) - {game_of(r["env"]) for r in rows}
@@ -273,7 +267,7 @@ def main(argv=None) -> int:
         rows = [r for r in rows if game_of(r["env"]) in args.games]
     from rlx.configs import write_or_check
 
-    files = {out / f"{snake_case(game_of(row['env']))}.yaml": bench_for(row, cnn) for row in rows}
+    files = {out / f"{snake_case(game_of(row['env']))}.yaml": bench_for(row) for row in rows}
     return write_or_check(files, args.check, "scripts/make_atari_benches.py")
 
 

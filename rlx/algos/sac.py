@@ -8,6 +8,12 @@ Discrete (Christodoulou 2019): critics output Q(s, .) for every action, expectat
 policy's probabilities replace sampling in the soft value, the actor loss and the temperature loss;
 target entropy ``target_entropy_scale * log |A|`` (0.98 in the paper).
 
+``network: cnn`` (Atari, MinAtar) puts the image torso's convolutions (``rlx.nets.cnn.image_torso``)
+before the ``hidden`` layers of the actor and of each critic, each network with its own convolutions;
+frames stay ``uint8`` in the replay and are scaled at the first convolution. The Atari benches' sizes
+follow the published discrete nets: CleanRL's sac_atari.py (actor and each Q net: Nature convolutions
+-> dense 512) and SLM-Lab's crossq_atari.yaml (critic: convolutions -> dense 1024 -> batch renorm).
+
 Plain functions, shared with CrossQ (``rlx.algos.crossq``): ``build_nets`` builds the actor and twin
 critics once, ``make_learner`` turns them and a critic step into the ``offpolicy.Learner`` that
 ``rlx.algos.offpolicy`` runs (collect, replay, replay ratio, warm-up); the actor / temperature step
@@ -31,8 +37,9 @@ from flax import struct
 from rlx.algos import common, losses, offpolicy, optim
 from rlx.config import ConfigError, RunConfig, choice, field, non_negative, open_unit, positive, unit_interval
 from rlx.envs import Discrete
-from rlx.nets import ACTIVATIONS, MLP, make_dist
+from rlx.nets import ACTIVATIONS, MLP, NETWORKS, make_dist
 from rlx.nets.batch_renorm import BatchRenorm
+from rlx.nets.cnn import image_torso
 from rlx.nets.mlp import dense, flatten_obs, obs_ndim_of
 
 
@@ -42,6 +49,7 @@ class Config(offpolicy.ReplayConfig, common.LayersConfig):
     hidden: tuple[int, ...] = (256, 256)
     critic_hidden: tuple[int, ...] | None = None
     activation: str = field("relu", check=choice(*ACTIVATIONS))
+    network: str = field("mlp", check=choice(*NETWORKS), help="cnn: Nature / MinAtar CNN convolutions before hidden")
     dist: str = field("auto", check=choice("auto", "categorical", "tanh_normal"))
     min_std: float = field(1e-3, check=non_negative)
     autotune: bool = True
@@ -65,10 +73,22 @@ class Config(offpolicy.ReplayConfig, common.LayersConfig):
 # ---------------------------------------------------------------- networks
 
 
+def observation_features(obs, network: str, obs_shape):
+    """One observation as a feature vector: flattened (``mlp``), or through the image torso's
+    convolutions, flattened (``cnn``; ``rlx.nets.cnn.image_torso``: Nature CNN on Atari frames,
+    MinAtar's on small ones). The dense layers after it are the caller's ``hidden`` ones. Called
+    inside a module's ``compact`` method, so the torso is that module's submodule ``torso``."""
+    if network == "cnn":
+        return image_torso(obs_shape, name="torso", convs_only=True)(obs)
+    return flatten_obs(obs, obs_ndim_of(obs_shape))
+
+
 class Critic(nn.Module):
     """Q(s, a) -> scalar (continuous), or Q(s, .) over all actions (discrete, ``action=None``).
 
-    With ``batch_renorm`` (CrossQ) the input and every hidden layer's pre-activation are batch-renormalised.
+    With ``batch_renorm`` (CrossQ) every hidden layer's pre-activation is batch-renormalised, and so
+    is the input of an MLP critic (sbx's CrossQ). A CNN critic's convolutions and their features are
+    not: SLM-Lab's crossq_atari critic is conv -> dense 1024 -> batch renorm -> ReLU.
     """
 
     num_outputs: int
@@ -77,15 +97,16 @@ class Critic(nn.Module):
     batch_renorm: bool = False
     bn_momentum: float = 0.99
     bn_warmup: int = 100_000
-    obs_ndim: int = 1  # rank of one observation: its axes are flattened first (MinAtar frames)
+    network: str = "mlp"
+    obs_shape: tuple | None = None  # one observation's shape (static): MinAtar frames are flattened
 
     @nn.compact
     def __call__(self, obs, action=None, train: bool = False):
-        obs = flatten_obs(obs, self.obs_ndim)
-        x = obs if action is None else jnp.concatenate([obs, action], axis=-1)
+        x = observation_features(obs, self.network, self.obs_shape)
+        x = x if action is None else jnp.concatenate([x, action], axis=-1)
         act = ACTIVATIONS[self.activation]
         norm = lambda: BatchRenorm(momentum=self.bn_momentum, warmup_steps=self.bn_warmup)  # noqa: E731
-        if self.batch_renorm:
+        if self.batch_renorm and self.network == "mlp":
             x = norm()(x, train)
         for width in self.hidden:
             x = nn.Dense(width)(x)
@@ -96,7 +117,8 @@ class Critic(nn.Module):
         return q if action is None else q[..., 0]
 
 
-#: two independent critics evaluated in one batched call: outputs stack on axis 0
+#: two independent critics evaluated in one batched call: outputs stack on axis 0; each has its own
+#: torso (CleanRL's sac_atari.py: two separate Q networks, each with its convolutions)
 TwinCritic = nn.vmap(
     Critic,
     variable_axes={"params": 0, "batch_stats": 0},
@@ -109,14 +131,19 @@ TwinCritic = nn.vmap(
 
 
 class Actor(nn.Module):
+    """The policy head over ``hidden`` layers. CNN: convolutions -> ``hidden`` -> head, as CleanRL's
+    sac_atari.py (Nature convolutions -> dense 512 -> logits) and SLM-Lab's crossq_atari actor."""
+
     head_size: int
     hidden: Sequence[int] = (256, 256)
     activation: str = "relu"
-    obs_ndim: int = 1
+    network: str = "mlp"
+    obs_shape: tuple | None = None
 
     @nn.compact
     def __call__(self, obs):
-        return dense(self.head_size, 0.01)(MLP(self.hidden, self.activation, obs_ndim=self.obs_ndim)(obs))
+        x = observation_features(obs, self.network, self.obs_shape)
+        return dense(self.head_size, 0.01)(MLP(self.hidden, self.activation)(x))
 
 
 # ---------------------------------------------------------------- the soft learner (shared with CrossQ)
@@ -153,8 +180,14 @@ def build_nets(cfg, env, *, batch_renorm: bool = False, bn_momentum: float = 0.9
     if (kind == "categorical") != discrete:
         raise ConfigError(f"algo.dist: {kind!r} does not fit the action space {env.action_space}")
     adim = common.action_dim(env.action_space)
-    obs_ndim = obs_ndim_of(getattr(env.observation_space, "shape", None))  # dict obs: as before
-    actor = Actor(adim if discrete else 2 * adim, cfg.hidden, cfg.activation, obs_ndim)
+    shape = getattr(env.observation_space, "shape", None)  # dict obs: None, a flat vector as before
+    shape = None if shape is None else tuple(shape)
+    if cfg.network == "cnn":
+        try:
+            image_torso(shape)
+        except ValueError as err:
+            raise ConfigError(f"algo.{err}") from None
+    actor = Actor(adim if discrete else 2 * adim, cfg.hidden, cfg.activation, cfg.network, shape)
     critic = TwinCritic(
         adim if discrete else 1,
         cfg.critic_hidden or cfg.hidden,
@@ -162,7 +195,8 @@ def build_nets(cfg, env, *, batch_renorm: bool = False, bn_momentum: float = 0.9
         batch_renorm,
         bn_momentum,
         bn_warmup,
-        obs_ndim,
+        cfg.network,
+        shape,
     )
     return Nets(actor, critic, discrete, kind, adim, cfg.min_std)
 
@@ -183,7 +217,7 @@ def init_learner(nets: Nets, cfg, key, obs, hp) -> Learner:
     """Fresh actor, critics (the target starts as the critics' copy) and temperature ``init_alpha``."""
     k_actor, k_critic = jax.random.split(key)
     actor = nets.actor.init(k_actor, obs)
-    dummy = None if nets.discrete else jnp.zeros(obs.shape[:-1] + (nets.adim,), jnp.float32)
+    dummy = None if nets.discrete else jnp.zeros((obs.shape[0], nets.adim), jnp.float32)  # obs: (envs, ...)
     critic = dict(nets.critic.init(k_critic, obs, dummy))
     log_alpha = jnp.log(hp["init_alpha"]).astype(jnp.float32)
     return Learner(

@@ -112,12 +112,22 @@ def _scaled(x):
     return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
+def _flat_dense(x, features: int, gain: float, convs_only: bool):
+    """The torsos' common tail: the last convolution's maps flattened, then dense ``features`` + ReLU
+    unless ``convs_only`` (a caller that puts its own dense layers after the convolutions)."""
+    x = x.reshape(x.shape[:-3] + (-1,))
+    if convs_only:
+        return x
+    return nn.relu(nn.Dense(features, kernel_init=orthogonal(gain), bias_init=nn.initializers.zeros)(x))
+
+
 class NatureCNN(nn.Module):
     features: int = 512
     channels_first: bool = True  # envpool's Atari frames are (stack, height, width)
     gain: float = 2.0**0.5
     conv_impl: str = "auto"  # "matmul": patches @ kernel (the CPU default), "xla": lax.conv (GPU)
     add_channel: bool = False  # (H, W) frames: one channel
+    convs_only: bool = False  # True: the flattened convolution features, without the dense layer
 
     @nn.compact
     def __call__(self, obs):
@@ -128,9 +138,7 @@ class NatureCNN(nn.Module):
                 features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name=f"Conv_{i}"
             )(x)
             x = nn.relu(x)
-        x = x.reshape(x.shape[:-3] + (-1,))
-        x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)
-        return nn.relu(x)
+        return _flat_dense(x, self.features, self.gain, self.convs_only)
 
 
 NATURE_MIN_SIZE = 36  # smallest frame side the Nature CNN's three VALID convolutions fit
@@ -145,6 +153,7 @@ class MinAtarCNN(nn.Module):
     gain: float = 2.0**0.5
     conv_impl: str = "auto"
     add_channel: bool = False  # (H, W) boards (bsuite's Catch, DeepSea): one channel
+    convs_only: bool = False  # True: the flattened convolution features, without the dense layer
 
     @nn.compact
     def __call__(self, obs):
@@ -152,10 +161,7 @@ class MinAtarCNN(nn.Module):
         x = x if self.channels_last else jnp.moveaxis(x, -3, -1)
         features, kernel, stride = MINATAR_CONV
         x = Conv(features, kernel, stride, kernel_init=orthogonal(self.gain), impl=self.conv_impl, name="Conv_0")(x)
-        x = nn.relu(x)
-        x = x.reshape(x.shape[:-3] + (-1,))
-        x = nn.Dense(self.features, kernel_init=orthogonal(self.gain), bias_init=nn.initializers.zeros)(x)
-        return nn.relu(x)
+        return _flat_dense(nn.relu(x), self.features, self.gain, self.convs_only)
 
 
 def channels_last(shape) -> bool:
@@ -167,13 +173,14 @@ def channels_last(shape) -> bool:
     return shape[-1] <= shape[0]
 
 
-def image_torso(obs_shape=None, conv_impl: str = "auto", name=None):
+def image_torso(obs_shape=None, conv_impl: str = "auto", name=None, convs_only: bool = False):
     """The CNN torso for one observation shape (static): the Nature CNN for frames of at least
     ``NATURE_MIN_SIZE`` a side, the MinAtar network for smaller ones, each in the frame's layout.
     ``None`` keeps the Nature CNN on envpool's channels-first frames (the layout before shapes were
-    passed in); a rank-2 ``(H, W)`` board is read as one channel."""
+    passed in); a rank-2 ``(H, W)`` board is read as one channel. ``convs_only`` stops after the
+    flattened convolutions (SAC and CrossQ put their own, possibly batch-renormalised, dense layers there)."""
     if obs_shape is None:
-        return NatureCNN(conv_impl=conv_impl, name=name)
+        return NatureCNN(conv_impl=conv_impl, name=name, convs_only=convs_only)
     shape = tuple(obs_shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"network: cnn needs image observations (H, W, C), (C, H, W) or (H, W); got shape {shape}")
@@ -187,5 +194,5 @@ def image_torso(obs_shape=None, conv_impl: str = "auto", name=None):
             f"network: cnn needs frames of at least {MINATAR_CONV[1]}x{MINATAR_CONV[1]}, got shape {shape}"
         )
     if min(h, w) < NATURE_MIN_SIZE:
-        return MinAtarCNN(channels_last=last, add_channel=single, conv_impl=conv_impl, name=name)
-    return NatureCNN(channels_first=not last, add_channel=single, conv_impl=conv_impl, name=name)
+        return MinAtarCNN(channels_last=last, add_channel=single, conv_impl=conv_impl, name=name, convs_only=convs_only)
+    return NatureCNN(channels_first=not last, add_channel=single, conv_impl=conv_impl, name=name, convs_only=convs_only)

@@ -149,3 +149,32 @@ def test_q_network_layer_norm_is_a_switch():
     # the normalised torso's output does not grow with the input's scale
     big = normed_net.apply(normed, 1000.0 * x)
     np.testing.assert_allclose(big, normed_net.apply(normed, x), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", ["sac", "crossq"])
+def test_cnn_on_minatar_frames_builds_and_learns(name):
+    """``algo.network=cnn`` on MinAtar's (10, 10, 4) frames: the MinAtar convolutions, then ``hidden``.
+    The actor and each twin critic have their own convolutions; CrossQ renormalises the dense layers
+    after them, not the convolution features (SLM-Lab's crossq_atari)."""
+    config = load(
+        *("env=Breakout-MinAtar", f"algo={name}", "algo.network=cnn", "algo.hidden=[16]", "num_envs=2"),
+        *("num_seeds=1", "max_frame=256", "algo.buffer_size=64", "algo.batch_size=8", "algo.warmup_frames=0"),
+    )
+    algo = {"sac": sac, "crossq": crossq}[name].make_algo(config)
+    state = jax.jit(algo.init)(jax.random.key(0))
+    update = jax.jit(algo.update)
+    for _ in range(5):  # 10 transitions: the 8-item batches start
+        state, m = update(state)
+    assert float(m["learning"]) == 1.0 and np.isfinite(float(m["loss"])) and float(m["loss"]) != 0.0, m
+    actor, critic = state.learner.actor["params"], state.learner.critic["params"]
+    assert actor["torso"]["Conv_0"]["kernel"].shape == (3, 3, 4, 16)
+    assert actor["MLP_0"]["Dense_0"]["kernel"].shape == (8 * 8 * 16, 16)
+    twin = critic["torso"]["Conv_0"]["kernel"]
+    assert twin.shape == (2, 3, 3, 4, 16) and not np.allclose(twin[0], twin[1])  # one torso per critic
+    assert critic["Dense_0"]["kernel"].shape == (2, 8 * 8 * 16, 16)
+    if name == "crossq":  # one renormalisation: the hidden layer's, none on the convolution features
+        assert sorted(state.learner.critic["batch_stats"]) == ["BatchRenorm_0"]
+        assert critic["BatchRenorm_0"]["scale"].shape == (2, 16)
+    obs = state.carry.obs
+    assert algo.act(algo.policy_params(state), obs, jax.random.key(1), True).shape == (2,)

@@ -141,6 +141,8 @@ CASES = [
     ([SAC, "algo.dist=gaussian"], "algo.dist: must be one of: auto, categorical, tanh_normal, got 'gaussian'"),
     ([SAC, "algo.policy_delay=0"], "algo.policy_delay: must be > 0, got 0"),
     ([SAC, "algo.critic_hidden=[0]"], "algo.critic_hidden: layer sizes must be > 0, got [0]"),
+    ([SAC, "algo.network=foo"], "algo.network: must be one of: mlp, cnn, got 'foo'"),
+    (["algo=crossq", "algo.network=cnn"], "algo.network: cnn needs image observations (H, W, C), (C, H, W) or (H, W)"),
     (["algo=crossq", "algo.bn_momentum=0"], "algo.bn_momentum: must be in (0, 1], got 0.0"),
     (["algo=reinforce", "algo.incomplete=drop"], "algo.incomplete: must be one of: mask, cut, bootstrap, got 'drop'"),
     (["algo=a2c", "algo.returns=mc"], "algo.returns: must be one of: gae, nstep, got 'mc'"),

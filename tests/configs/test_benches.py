@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scriptload import load_script
@@ -156,6 +157,10 @@ def test_one_update_on_breakout(algo):
     state = jax.jit(algo_obj.init)(jax.random.key(0))
     state, metrics = jax.jit(algo_obj.update)(state)
     assert np.isfinite(float(metrics["loss"])), metrics
+    if algo in ("sac", "crossq"):  # the actor and each critic: their own Nature convolutions over uint8 frames
+        assert state.replay.buffer.experience["obs"].dtype == jnp.uint8
+        assert state.learner.actor["params"]["torso"]["Conv_0"]["kernel"].shape == (8, 8, 4, 32)
+        assert state.learner.critic["params"]["torso"]["Conv_0"]["kernel"].shape == (2, 8, 8, 4, 32)
 
 
 @pytest.mark.slow

@@ -121,6 +121,21 @@ def test_image_torso_reads_layout_and_size_from_the_obs_shape():
         raise AssertionError(f"image_torso accepted {bad}")
 
 
+def test_image_torso_convs_only_stops_at_the_flattened_convolutions():
+    """SAC and CrossQ put their own dense layers after the convolutions: the same convolution
+    parameters, no dense layer, the last feature maps flattened."""
+    from rlx.nets import image_torso
+
+    for shape, flat in (((4, 84, 84), 7 * 7 * 64), ((10, 10, 4), 8 * 8 * 16)):
+        obs = jnp.ones((3, *shape), jnp.uint8)
+        full, convs = image_torso(shape), image_torso(shape, convs_only=True)
+        p = full.init(jax.random.key(0), obs)
+        pc = convs.init(jax.random.key(0), obs)
+        assert "Dense_0" in p["params"] and set(pc["params"]) == set(p["params"]) - {"Dense_0"}
+        y = convs.apply(pc, obs)
+        assert y.shape == (3, flat) and y.dtype == jnp.float32
+
+
 def test_minatar_cnn_shapes_layouts_and_conv_impls():
     """Young & Tian 2019: conv 16 3x3 stride 1 (VALID) -> dense 128. The two layouts are the same
     network on transposed frames, and both convolution paths share parameters and outputs, also
