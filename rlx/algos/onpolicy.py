@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from rlx.algos import common, explore, losses, optim, threefry
+from rlx.algos import common, explore, losses, optim
 from rlx.algos.rollout import EnvCarry, rollout, reset
 from rlx.config import RunConfig, choice, field, non_negative, positive, unit_interval
 from rlx.nets import NETWORKS, ActorCritic, make_dist, space_shape
@@ -218,8 +218,7 @@ def make_algo(config: RunConfig, env, learner: Learner) -> common.Algo:
 
 def _minibatch_epochs(learner: Learner, step, state, batch, batch_size, key):
     """``num_epochs`` passes over the flattened batch, each a fresh permutation cut into
-    ``num_minibatches`` (CleanRL's ``ppo.py``); the key is split per epoch, then per minibatch (on the
-    written-out hash, ``rlx.algos.threefry``: a split a step is the kind of tiny draw it is for)."""
+    ``num_minibatches`` (CleanRL's ``ppo.py``); the key is split per epoch, then per minibatch."""
     minibatch_size = batch_size // learner.num_minibatches
     batch = jax.tree.map(lambda x: x.reshape((batch_size,) + x.shape[2:]), batch)
 
@@ -236,8 +235,7 @@ def _minibatch_epochs(learner: Learner, step, state, batch, batch_size, key):
             lambda x: x[perm].reshape((learner.num_minibatches, minibatch_size) + x.shape[1:]), batch
         )
         params, opt_state = carry
-        carry = (params, opt_state, threefry.unrolled(k_mb))
-        (params, opt_state, _), aux = jax.lax.scan(minibatch_step, carry, shuffled)
+        (params, opt_state, _), aux = jax.lax.scan(minibatch_step, (params, opt_state, k_mb), shuffled)
         return (params, opt_state), aux
 
     # conv nets: the epoch loop is unrolled. XLA:CPU ran the Nature CNN's minibatch loop nested

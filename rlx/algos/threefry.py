@@ -3,17 +3,19 @@
 On CPU, JAX lowers every Threefry hash to a ``while`` loop of 5 trips (4 rounds each) to keep compile
 times short (``jax/_src/random/threefry2x32.py``, ``use_rolled_loops=True``). That is the right call
 for large draws, but a rollout step makes several draws of a few numbers each (the key split, the
-policy's sample, the env's reset noise), and for those the loop's per-trip overhead is the cost: 3
-draws a step ran at 6.1 us with the rolled loop and 0.64 us written out on the 2-core CPU, and PPO on
-PureJaxRL's CartPole config trained 16% faster with the rollout's keys on this implementation
-(BENCHMARKS.md, "PPO against PureJaxRL").
+policy's sample, the env's reset noise), and for those the loop's per-trip overhead is the cost. A
+CartPole step's draws for 4 envs took 5.50 us with the rolled loop and 0.53 us written out
+(``benchmarks/threefry_speed.py``), and the rollout part of PPO on PureJaxRL's CartPole config went
+from behind PureJaxRL's to 1.6-1.8x ahead of it (``benchmarks/purejaxrl_compare.py --split``;
+BENCHMARKS.md, "PPO against PureJaxRL").
 
 ``unrolled(key)`` re-labels a typed Threefry key so every ``jax.random`` call on it and its
 descendants uses the written-out hash. The bits are JAX's own, bit for bit (split, fold_in, bits and
 everything built on them: tests/algos/test_threefry.py), so results do not change. It is applied
-where the draws are small and many (``rlx.algos.rollout``) and nowhere else: written out in large
-programs (the whole minibatch loop, network init) it made XLA's compile time explode, and keys that
-leave the rollout (train state, checkpoints) keep JAX's implementation.
+where the draws are small and many (``rlx.algos.rollout``) and nowhere else: on every key of a
+training program (permutations, network init) XLA's compile did not finish in minutes and the
+minibatch epochs ran slower; on the minibatch step's key alone it gained nothing measurable. Keys
+that leave the rollout (train state, checkpoints) keep JAX's implementation.
 
 Matches JAX's ``jax_threefry_partitionable`` layout (the default since JAX 0.5); with that flag off,
 or for keys of another implementation, ``unrolled`` returns the key unchanged.
