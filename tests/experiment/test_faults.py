@@ -128,19 +128,32 @@ def _saves(folder: pathlib.Path) -> set[str]:
 @pytest.mark.timeout(1500)
 @pytest.mark.parametrize("name, args", [("ppo", PPO), ("dqn", DQN), ("sweep", SWEEP)])
 def test_kill_9_at_ten_random_moments_then_resume_ends_as_the_uninterrupted_run(tmp_path, name, args):
-    """SIGKILL at ten moments drawn uniformly over an uninterrupted process's lifetime: imports,
-    compile, restore, chunks, CSV writes, checkpoint saves and their cleanup, the end. After a kill the
-    folder is resumed (``resume=``; the original command again if the kill came before the folder
-    existed), and the next kill may land in that process; a folder that reaches its end must hold the
-    uninterrupted run's rows and trial metrics, and the next kill starts a fresh one."""
+    """SIGKILL at ten moments drawn over an uninterrupted process's lifetime: imports, compile,
+    restore, chunks, CSV writes, checkpoint saves and their cleanup, the end. After a kill the folder
+    is resumed (``resume=``; the original command again if the kill came before the folder existed),
+    and the next kill may land in that process; a folder that reaches its end must hold the
+    uninterrupted run's rows and trial metrics, and the next kill starts a fresh one.
+
+    The moments alternate between uniform over the whole lifetime and uniform over the part after the
+    warm run's first checkpoint, so that kills after a save (what resuming from a checkpoint needs)
+    do not depend on how much of the lifetime this machine spends importing and compiling (a faster
+    rollout had left 2 of 10 there on a loaded CI machine)."""
     base = (*args, *QUIET, f"logger.out_dir={tmp_path}")
     _train((*base, "logger.name=whole"))  # may compile cold: the lifetime is timed on a second, warm run
     whole = _outcome(tmp_path / "whole")
-    t0 = time.perf_counter()
-    _train((*base, "logger.name=again"))
+    t0, first_save = time.perf_counter(), None
+    proc = _start((*base, "logger.name=again"))
+    while proc.poll() is None:
+        if first_save is None and _saves(tmp_path / "again"):
+            first_save = time.perf_counter() - t0
+        time.sleep(0.02)
     lifetime = time.perf_counter() - t0
+    assert proc.wait() == 0, proc.communicate()[1]
     assert _outcome(tmp_path / "again") == whole
-    delays = iter(np.random.default_rng(KILL_SEED).uniform(0.0, lifetime, 40))
+    first_save = lifetime / 2 if first_save is None else first_save  # saved between two polls at the end
+    rng = np.random.default_rng(KILL_SEED)
+    anywhere, after_a_save = rng.uniform(0.0, lifetime, 20), rng.uniform(first_save, lifetime, 20)
+    delays = iter(np.stack([anywhere, after_a_save], axis=1).ravel())
     landed, mid_run, folders, finished = 0, 0, 0, 0
     run = None
     while landed < 10:
