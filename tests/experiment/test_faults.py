@@ -208,6 +208,12 @@ def test_tokens_in_the_environment_reach_no_file_and_no_output(tmp_path):
 # ---------------------------------------------------------------- a full disk
 
 
+def _disk_use(path: pathlib.Path) -> int:
+    """Bytes of blocks the files under ``path`` (or the file itself) take on disk."""
+    files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+    return sum(f.stat().st_blocks * 512 for f in files)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """``mount(size)`` mounts a real tmpfs of ``size`` bytes (root and a mount-permitting container
@@ -234,9 +240,12 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_path_exit_2_and_the_folder_r
     """A real filesystem with room for the run's first two checkpoints, not its third."""
     base = (*PPO, *QUIET, "checkpoint.max_to_keep=100")
     _train((*base, f"logger.out_dir={tmp_path}", "logger.name=whole"))
-    first = min((p for p in (tmp_path / "whole" / "checkpoints").iterdir()), key=lambda p: int(p.name))
-    step_bytes = sum(f.stat().st_size for f in first.rglob("*") if f.is_file())
-    disk = small_disk(int(2.5 * step_bytes) + 64 * 1024)
+    whole = tmp_path / "whole"
+    first, second, third = sorted((p for p in (whole / "checkpoints").iterdir()), key=lambda p: int(p.name))[:3]
+    # Room on disk, in blocks as the filesystem counts them (a step's files grow from one save to the
+    # next): the first two steps, the logs at their whole length, and half the third step.
+    logs = [f for f in whole.iterdir() if f.is_file()]
+    disk = small_disk(_disk_use(first) + _disk_use(second) + sum(map(_disk_use, logs)) + _disk_use(third) // 2)
     proc = _start((*base, f"logger.out_dir={disk}", "logger.name=full"))
     _, err = proc.communicate(timeout=300)
     lines = [line for line in err.splitlines() if line.strip()]
