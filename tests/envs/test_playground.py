@@ -129,6 +129,7 @@ def test_cartpole_ppo_update_with_brax_options():
     assert state.value_norm is not None and np.all(np.asarray(state.value_norm.count) > 1)
 
 
+@pytest.mark.slow  # the Go1 MJX program takes about 75 s to build here: a fifth of the default suite's budget
 @pytest.mark.timeout(900)
 def test_locomotion_dict_obs_privileged_critic_and_domain_randomisation():
     env = envs.make(f"playground:{LOCOMOTION}", 2, normalize_obs=True)
