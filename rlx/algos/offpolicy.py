@@ -4,7 +4,7 @@ around its own ``Learner`` functions.
 One ``update``: ``num_steps`` steps of the vectorised env with the rollout module, the
 transitions added to the replay held in the train state, then -- once ``warmup_frames`` frames
 have been collected -- ``batches_per_update`` replay batches, each used for ``grads_per_batch``
-gradient steps (SLM-Lab's ``training_frequency`` / ``training_batch_iter`` / ``training_iter``;
+gradient steps (SLM-Lab's ``training_frequency`` / ``training_iter`` / ``training_batch_iter``;
 replay ratio = grad steps per frame). Everything stays on device; ``update`` is jittable and
 vmappable over seeds, the replay included.
 
@@ -40,8 +40,8 @@ class ReplayConfig:
     """Fields every off-policy ``Config`` carries (mixed in by subclassing)."""
 
     num_steps: int = field(1, check=positive, help="vector-env steps per update (x num_envs frames)")
-    batches_per_update: int = field(1, check=positive, help="replay batches per update (SLM training_batch_iter)")
-    grads_per_batch: int = field(1, check=positive, help="gradient steps per batch (SLM training_iter)")
+    batches_per_update: int = field(1, check=positive, help="replay batches per update (SLM training_iter)")
+    grads_per_batch: int = field(1, check=positive, help="gradient steps per batch (SLM training_batch_iter)")
     warmup_frames: int = field(1000, check=non_negative, help="frames collected before learning starts")
     batch_size: int = field(64, check=positive)
     buffer_size: int = field(100_000, check=positive)
