@@ -83,12 +83,14 @@ def test_a_normalised_lunar_lander_policy_lands_in_envpools_gymnasium_env(tmp_pa
 def test_a_continuous_pendulum_policy_acts_within_gymnasium_bounds(tmp_path):
     """SAC's tanh policy acts in [-1, 1]; the agent maps it onto Pendulum-v1's [-2, 2] itself.
 
-    2 seeds x 3e4 frames (the bench: 4 x 3e5), about 60 s here (half of it compiling). Tuning seeds,
+    2 seeds x 5e4 frames (the bench: 4 x 3e5), about 70 s here (half of it compiling). Tuning seeds,
     Gymnasium-loop mean of 20 episodes: 100: -150.9 and 101: -151.9 (at 4e4 frames), 200: -155.4,
-    201: -152.5 (the random policy: about -1200). Each seed must reach -300, and ``agent.evaluate`` on
+    201: -152.5 (the random policy: about -1200). At 3e4 frames seed 0's best checkpoint still failed to
+    swing up from some starts (-321.2, CI 2026-12-07), too close to the edge; at 5e4 seeds 0 and 1 score
+    -147.4 and -150.4, tuning seeds 100 and 101 -146.7 and -147.5. Each seed must reach -300, and ``agent.evaluate`` on
     rlx's own Pendulum must agree with the Gymnasium loop within 3 standard errors of the difference (it
     plays the policy in [-1, 1] through the env's RescaleAction; rescaling twice scored ~20 lower)."""
-    run = _cli_train(tmp_path, "+bench=classic/pendulum", "algo=sac", "num_seeds=2", "max_frame=3e4")
+    run = _cli_train(tmp_path, "+bench=classic/pendulum", "algo=sac", "num_seeds=2", "max_frame=5e4")
     env = gymnasium.make("Pendulum-v1")
     low, high = env.action_space.low, env.action_space.high
     for seed in (0, 1):
