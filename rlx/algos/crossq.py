@@ -61,7 +61,9 @@ def critic_step(nets: sac.Nets, cfg, learner: sac.Learner, sample, hp, out_next,
             mutable=["batch_stats"],
         )
         q = sac.pick(nets, q_cat[:, :n], b["action"])
-        y = losses.soft_target(b["reward"], b["terminated"], sample.gamma, q_cat[:, n:], out_next, alpha, nets.discrete)
+        y = losses.soft_target(
+            b["reward"], b["terminated"], sample.gamma, q_cat[:, n:], out_next, alpha, nets.discrete, cfg.twin_reduce
+        )
         loss, td = losses.twin_critic_loss(q, y, sample.weights)
         return loss, (td, new_vars["batch_stats"], y)
 

@@ -135,13 +135,21 @@ def soft_value(policy_out, q_next, alpha, discrete: bool):
     return q_next - alpha * log_prob
 
 
-def soft_target(reward, terminated, gamma, q_next_twins, policy_out, alpha, discrete: bool):
-    """``r + gamma (1 - terminated) V(s')`` with the **minimum** of the twin critics (clipped double-Q,
-    Fujimoto et al. 2018, as SAC uses it); ``q_next_twins`` stacks the twins on axis 0. Truncated steps
-    bootstrap (their s' is the real final observation); only termination cuts the target. The result
-    is a constant of the critic loss (stop_gradient), as in every SAC implementation.
+def reduce_twins(q_twins, how: str = "min"):
+    """The twin critics (stacked on axis 0) as one Q: their **minimum** (clipped double-Q, Fujimoto et al.
+    2018, as SAC uses it) or their **mean** (the ensemble average REDQ's actor uses, Chen et al. 2021). The
+    minimum is pessimistic where the twins disagree, i.e. where the replay is thin; on a sparse-goal task
+    (Acrobot) that steers the policy away from the states it must explore (BENCHMARKS.md, session 12)."""
+    return jnp.min(q_twins, axis=0) if how == "min" else jnp.mean(q_twins, axis=0)
+
+
+def soft_target(reward, terminated, gamma, q_next_twins, policy_out, alpha, discrete: bool, twin_reduce: str = "min"):
+    """``r + gamma (1 - terminated) V(s')`` with the twin critics reduced by ``reduce_twins``;
+    ``q_next_twins`` stacks the twins on axis 0. Truncated steps bootstrap (their s' is the real final
+    observation); only termination cuts the target. The result is a constant of the critic loss
+    (stop_gradient), as in every SAC implementation.
     """
-    v_next = soft_value(policy_out, jnp.min(q_next_twins, axis=0), alpha, discrete)
+    v_next = soft_value(policy_out, reduce_twins(q_next_twins, twin_reduce), alpha, discrete)
     return jax.lax.stop_gradient(reward + gamma * (1.0 - terminated) * v_next)
 
 

@@ -68,6 +68,11 @@ class Config(offpolicy.ReplayConfig, common.LayersConfig):
         1.0, check=non_negative, help="continuous: -scale*|A|; discrete: scale*log|A|", traced=True
     )
     max_grad_norm: float = field(1e3, check=positive, traced=True)
+    twin_reduce: str = field(
+        "min",
+        check=choice("min", "mean"),
+        help="twin critics -> one Q in the target and actor loss (losses.reduce_twins)",
+    )
 
 
 # ---------------------------------------------------------------- networks
@@ -278,7 +283,7 @@ def actor_and_alpha_step(nets: Nets, cfg, learner: Learner, obs, key, hp, do, cr
     def loss_fn(actor_params):
         out = policy_out(nets, actor_params, obs, key)
         q = nets.critic.apply(critic_vars, obs, critic_input(nets, out[0]), False)
-        return losses.sac_actor_loss(out, q.min(0), alpha, nets.discrete)
+        return losses.sac_actor_loss(out, losses.reduce_twins(q, cfg.twin_reduce), alpha, nets.discrete)
 
     (a_loss, entropy), grads = jax.value_and_grad(loss_fn, has_aux=True)(learner.actor)
     updates, actor_opt = optimizer(cfg, hp["lr"], hp).update(grads, learner.actor_opt, learner.actor)
@@ -305,7 +310,9 @@ def critic_step(nets: Nets, cfg, learner: Learner, sample, hp, out_next, alpha):
     """
     b = sample.batch
     q_next = nets.critic.apply(learner.target, b["next_obs"], critic_input(nets, out_next[0]))
-    y = losses.soft_target(b["reward"], b["terminated"], sample.gamma, q_next, out_next, alpha, nets.discrete)
+    y = losses.soft_target(
+        b["reward"], b["terminated"], sample.gamma, q_next, out_next, alpha, nets.discrete, cfg.twin_reduce
+    )
 
     def loss_fn(params):
         q = pick(nets, nets.critic.apply({"params": params}, b["obs"], critic_input(nets, b["action"])), b["action"])

@@ -65,6 +65,14 @@ def test_soft_target_takes_twin_minimum_and_stops_at_termination():
     np.testing.assert_allclose(y_d, [0.25 * 1.0 + 0.75 * 3.0], rtol=1e-6)
 
 
+def test_soft_target_mean_reduction_averages_the_twins():
+    """``twin_reduce="mean"`` (the acrobot CrossQ bench): the twins' average, not their minimum."""
+    twins = jnp.array([[1.0, 5.0], [3.0, 2.0]])
+    out = (None, jnp.array([0.0, 0.0]))
+    y = losses.soft_target(jnp.zeros(2), jnp.zeros(2), 1.0, twins, out, 0.5, discrete=False, twin_reduce="mean")
+    np.testing.assert_allclose(y, [2.0, 3.5])
+
+
 def test_soft_target_has_no_gradient():
     g = jax.grad(lambda q: losses.soft_target(0.0, 0.0, 1.0, q, (None, 0.0), 0.1, False).sum())(jnp.ones((2, 3)))
     np.testing.assert_array_equal(g, 0.0)
